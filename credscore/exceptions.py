@@ -17,17 +17,21 @@ class ClaimError(ValueError):
     message : str
         The description of the problem.
     row : int or None
-        Zero-based index of the offending record (data row for CSV input).
+        Position of the offending input: the zero-based index of a record or
+        DataFrame row, or the line number in a CSV file (header = line 1).
     field : str or None
         Name of the offending field.
+    where : str
+        What ``row`` counts: ``"record"``, ``"row"`` or ``"line"``.
     """
 
-    def __init__(self, message: str, row: int | None = None, field: str | None = None):
+    def __init__(self, message: str, row: int | None = None, field: str | None = None, where: str = "row"):
         self.row = row
         self.field = field
+        self.where = where
         prefix = []
         if row is not None:
-            prefix.append(f"row {row}")
+            prefix.append(f"{where} {row}")
         if field is not None:
             prefix.append(f"field `{field}`")
         full = f"{', '.join(prefix)}: {message}" if prefix else message

@@ -1,0 +1,494 @@
+"""Claims: one statement by one source about one quantity, and the columnar ClaimSet.
+
+A *claim* states a number (or an interval, or a bound) about a *quantity*. Its
+``kind`` says what the statement means for the true value θ:
+
+========  ====================  ============================================
+kind      example               statement interval (natural units)
+========  ====================  ============================================
+point     "11,000"              [v − h, v + h], h = stated precision
+approx    "around 10,000"       [v − h′, v + h′], h′ = h + 0.1·|v|
+range     "15,000–20,000"       [low, high]
+upper     "up to 10,000"        (−∞, v]   (on a log scale (0, v])
+lower     "more than 20"        [v, +∞)
+========  ====================  ============================================
+
+**Precision.** A number carries the precision it is written with. Unless a
+claim gives ``precision`` (a half-width in natural units), it is inferred
+from the written number (:func:`parse_number`): trailing zeros of an integer
+count as rounding (``"10,000"`` → ±5,000, ``"10,900"`` → ±50, ``"11,000"`` →
+±500), decimals give half a unit of the last digit (``"12.5"`` → ±0.05).
+``precision=0`` states an exact number. ``approx`` claims widen the interval
+by :data:`APPROX_WIDENING` (10 %) of the value: "around" admits a looser fit
+than the rounding alone.
+
+**Scale.** Every quantity is modelled on a ``"log"`` scale (positive
+magnitudes: counts, money; errors are multiplicative) or a ``"linear"`` one
+(temperatures, scores). The default, ``"auto"``, picks ``"log"`` when every
+number stated about the quantity is strictly positive and ``"linear"``
+otherwise; override it per row (``scale`` field) or per quantity (the
+``scales`` argument of the constructors).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+__all__ = [
+    "Claim",
+    "ClaimSet",
+    "KINDS",
+    "SCALES",
+    "APPROX_WIDENING",
+    "parse_number",
+]
+
+#: Claim kinds, in the order of their integer codes in :attr:`ClaimSet.kind`.
+KINDS: tuple[str, ...] = ("point", "approx", "range", "upper", "lower")
+POINT, APPROX, RANGE, UPPER, LOWER = range(5)
+
+#: Per-quantity model scales.
+SCALES: tuple[str, ...] = ("log", "linear")
+
+#: Extra half-width of an ``approx`` claim, as a fraction of its value.
+APPROX_WIDENING = 0.1
+
+_EPOCH = _dt.date(1970, 1, 1)
+
+_SUFFIXES = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "mn": 1e6,
+    "million": 1e6,
+    "millions": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
+    "billions": 1e9,
+    "trillion": 1e12,
+}
+_NUMBER_RE = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
+
+
+def parse_number(text: Any) -> tuple[float, float]:
+    """Parse a written number and the precision its writing implies.
+
+    Parameters
+    ----------
+    text : str, int or float
+        The number as written. Strings may contain thousands separators
+        (``,``, ``_``, thin or plain spaces), a currency sign (``$ € £``), an
+        exponent (``1.3e6``) and a scale word (``k``, ``thousand``,
+        ``million``/``m``/``mn``, ``billion``/``bn``/``b``, ``trillion``).
+
+    Returns
+    -------
+    value : float
+        The number.
+    half_width : float
+        Half a unit of its last significant digit: trailing zeros of an
+        integer count as rounding (``"10,000"`` → 5,000; ``"10,900"`` → 50),
+        decimals give half a unit of the last decimal (``"12.50"`` → 0.005).
+        Integral floats are read as integers; other floats by their shortest
+        round-trip representation.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a number.
+
+    Examples
+    --------
+    >>> parse_number("10,000")
+    (10000.0, 5000.0)
+    >>> parse_number("10,900")
+    (10900.0, 50.0)
+    >>> parse_number("1.3 million")
+    (1300000.0, 50000.0)
+    >>> parse_number(12.5)
+    (12.5, 0.05)
+    """
+    if isinstance(text, bool):
+        raise ValueError(f"could not be parsed as a number: {text!r}.")
+    if isinstance(text, (int, np.integer)):
+        s = str(int(text))
+    elif isinstance(text, (float, np.floating)):
+        f = float(text)
+        if not math.isfinite(f):
+            return f, 0.0
+        s = str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+    elif isinstance(text, str):
+        s = text
+    else:
+        raise ValueError(f"could not be parsed as a number: {text!r}.")
+    raw = s
+    s = s.strip().lower()
+    for ch in ",_ \u2009\u202f$€£":
+        s = s.replace(ch, "")
+    multiplier = 1.0
+    for word in sorted(_SUFFIXES, key=len, reverse=True):
+        if s.endswith(word) and len(s) > len(word) and (s[-len(word) - 1].isdigit() or s[-len(word) - 1] == "."):
+            multiplier = _SUFFIXES[word]
+            s = s[: -len(word)]
+            break
+    if s in {"nan", "inf", "+inf", "-inf", "infinity", "-infinity"}:
+        return float(s), 0.0
+    m = _NUMBER_RE.match(s)
+    if m is None or (m.group(2) == "" and not m.group(3)):
+        raise ValueError(f"could not be parsed as a number: {raw!r}.")
+    sign, intpart, frac, exp = m.groups()
+    exponent = int(exp) if exp else 0
+    if frac:
+        last_place = -len(frac)
+    else:
+        stripped = intpart.rstrip("0")
+        last_place = len(intpart) - len(stripped) if stripped else 0
+    value = float(f"{sign}{intpart or '0'}.{frac or '0'}e{exponent}") * multiplier
+    half = 0.5 * 10.0 ** (last_place + exponent) * multiplier
+    return value, half
+
+
+def date_to_days(date: Any) -> float:
+    """Days since 1970-01-01 of a date given as ISO text or a date-like object.
+
+    Raises
+    ------
+    ValueError
+        If the date cannot be parsed.
+    """
+    if date is None:
+        return math.nan
+    if isinstance(date, _dt.datetime):
+        date = date.date()
+    if isinstance(date, _dt.date):
+        return float((date - _EPOCH).days)
+    if isinstance(date, np.datetime64):
+        if np.isnat(date):
+            return math.nan
+        return float(date.astype("datetime64[D]").astype(np.int64))
+    if hasattr(date, "to_pydatetime"):  # pandas Timestamp
+        return date_to_days(date.to_pydatetime())
+    if isinstance(date, str):
+        try:
+            return date_to_days(_dt.date.fromisoformat(date.strip()[:10]))
+        except ValueError:
+            pass
+    raise ValueError(f"could not be parsed as an ISO date (YYYY-MM-DD): {date!r}.")
+
+
+def days_to_date(days: float) -> _dt.date | None:
+    """Inverse of :func:`date_to_days` (``None`` for NaN)."""
+    if days is None or not math.isfinite(days):
+        return None
+    return _EPOCH + _dt.timedelta(days=int(round(days)))
+
+
+@attrs.frozen
+class Claim:
+    """One statement by one source about one quantity.
+
+    Parameters
+    ----------
+    quantity : str
+        Identifier of the quantity the claim is about.
+    source : str
+        The originator whose reliability applies.
+    kind : {'point', 'approx', 'range', 'upper', 'lower'}
+        What the statement means for the true value (see :mod:`credscore.claims`).
+    value : float or None
+        The stated number (``None`` for ranges).
+    low, high : float or None
+        The stated range (``range`` claims only).
+    se : float or None
+        Stated standard error, in natural units.
+    precision : float or None
+        Half-width of the rounding of ``value`` (``None``: infer it).
+    date : datetime.date or None
+        As-of date of the statement.
+    reported_by : str or None
+        The outlet that relayed the statement.
+    unit, note : str or None
+        Unit of the numbers; provenance or free text.
+    scale : {'log', 'linear'} or None
+        Model scale of the quantity (``None``: decided per quantity).
+    source_kind : str or None
+        The kind of the source ("wire service", "intelligence agency", ...),
+        used to choose its prior.
+
+    Examples
+    --------
+    >>> Claim("troops", "Kyiv", value=11000)
+    Claim(quantity='troops', source='Kyiv', kind='point', value=11000, ...)
+    """
+
+    quantity: str
+    source: str
+    kind: str = "point"
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    se: float | None = None
+    precision: float | None = None
+    date: _dt.date | None = None
+    reported_by: str | None = None
+    unit: str | None = None
+    scale: str | None = None
+    note: str | None = None
+    source_kind: str | None = None
+
+    def __repr__(self) -> str:  # short, doctest-friendly
+        return f"Claim(quantity={self.quantity!r}, source={self.source!r}, kind={self.kind!r}, value={self.value!r}, ...)"
+
+    def to_record(self) -> dict[str, Any]:
+        """The claim as a dict with the field names of :data:`FIELDS`."""
+        return attrs.asdict(self)
+
+
+#: Field / column names understood by the constructors, in output order.
+FIELDS: tuple[str, ...] = (
+    "quantity",
+    "source",
+    "kind",
+    "value",
+    "low",
+    "high",
+    "se",
+    "precision",
+    "date",
+    "reported_by",
+    "unit",
+    "scale",
+    "note",
+    "source_kind",
+)
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    a.setflags(write=False)
+    return a
+
+
+@attrs.frozen(eq=False, repr=False)
+class ClaimSet:
+    """An immutable, columnar set of validated claims.
+
+    Every algorithm in credscore works on a ClaimSet: integer codes for
+    quantities, sources and relays, float64 statement bounds in natural units
+    and in model space, kind codes and dates as days. Build it with
+    :meth:`from_records`, :meth:`from_csv`, :meth:`from_dataframe` or
+    :meth:`from_claims`; inputs are validated once, there.
+
+    Attributes
+    ----------
+    quantities, sources, reporters : ndarray of str
+        Labels, indexed by the codes below (in order of first appearance).
+    quantity, source, reporter : ndarray of int
+        Codes per claim (``reporter`` is -1 when the claim was not relayed).
+    kind : ndarray of int8
+        Index into :data:`KINDS`.
+    value, low, high, se : ndarray of float
+        As stated, natural units (NaN where not given).
+    precision : ndarray of float
+        Half-width of the stated rounding (given or inferred; 0 for ranges
+        and bounds).
+    lower_bound, upper_bound : ndarray of float
+        The statement interval in natural units (±inf for bounds).
+    date : ndarray of float
+        As-of date in days since 1970-01-01 (NaN when undated).
+    unit, note : ndarray of object
+        Free text per claim (None where not given).
+    log_scale : ndarray of bool
+        Per quantity: modelled on the log scale.
+    source_kinds : ndarray of object
+        Per source: its kind (None where not given).
+    row : ndarray of int
+        Position of each claim in the input.
+    evidence : ndarray of int
+        For each claim, the index of the claim that carries its evidence: itself,
+        or the first identical statement by the same originator about the same
+        quantity (relays of one statement count once).
+
+    Examples
+    --------
+    >>> cs = ClaimSet.from_records([
+    ...     {"quantity": "troops", "source": "Kyiv", "value": 11000},
+    ...     {"quantity": "troops", "source": "NIS", "value": "1,500"},
+    ... ])
+    >>> len(cs), cs.n_quantities, cs.n_sources
+    (2, 1, 2)
+    >>> cs.precision.tolist()
+    [500.0, 50.0]
+    """
+
+    quantities: np.ndarray
+    sources: np.ndarray
+    reporters: np.ndarray
+    quantity: np.ndarray
+    source: np.ndarray
+    reporter: np.ndarray
+    kind: np.ndarray
+    value: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    se: np.ndarray
+    precision: np.ndarray
+    lower_bound: np.ndarray
+    upper_bound: np.ndarray
+    date: np.ndarray
+    unit: np.ndarray
+    note: np.ndarray
+    log_scale: np.ndarray
+    source_kinds: np.ndarray
+    row: np.ndarray
+    evidence: np.ndarray
+
+    def __attrs_post_init__(self) -> None:
+        for f in attrs.fields(type(self)):
+            _readonly(getattr(self, f.name))
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any]], scales: Any = None) -> "ClaimSet":
+        """Build from an iterable of dicts (field names as in :data:`FIELDS`).
+
+        Parameters
+        ----------
+        records : iterable of mapping
+            One dict per claim. Missing keys and ``None`` mean "not given".
+        scales : {'auto', 'log', 'linear'} or mapping, optional
+            Model scale for every quantity, or a ``{quantity: scale}`` mapping
+            (quantities not in it use their rows' ``scale`` or ``'auto'``).
+
+        Raises
+        ------
+        ClaimError
+            Naming the record (its zero-based position) and the field.
+        """
+        from .io import claims_from_records
+
+        return claims_from_records(records, scales=scales)
+
+    @classmethod
+    def from_claims(cls, claims: Iterable[Claim], scales: Any = None) -> "ClaimSet":
+        """Build from :class:`Claim` objects."""
+        return cls.from_records((c.to_record() for c in claims), scales=scales)
+
+    @classmethod
+    def from_csv(cls, path: Any, scales: Any = None) -> "ClaimSet":
+        """Read a CSV file with a header of :data:`FIELDS` names.
+
+        Empty cells mean "not given"; numbers keep the precision they are
+        written with. Errors name the file's line number (the header is line 1).
+        """
+        from .io import claims_from_csv
+
+        return claims_from_csv(path, scales=scales)
+
+    @classmethod
+    def from_dataframe(cls, df: Any, scales: Any = None) -> "ClaimSet":
+        """Build from a pandas DataFrame with :data:`FIELDS` columns.
+
+        Missing values (NaN, None, NaT) in optional columns mean "not given".
+        Errors name the zero-based row position.
+        """
+        from .io import claims_from_dataframe
+
+        return claims_from_dataframe(df, scales=scales)
+
+    # ------------------------------------------------------------------ write
+    def to_records(self) -> list[dict[str, Any]]:
+        """The claims as a list of dicts that :meth:`from_records` reads back."""
+        from .io import claims_to_records
+
+        return claims_to_records(self)
+
+    def to_csv(self, path: Any) -> None:
+        """Write the claims to a CSV file that :meth:`from_csv` reads back."""
+        from .io import claims_to_csv
+
+        claims_to_csv(self, path)
+
+    # ----------------------------------------------------------------- access
+    def __len__(self) -> int:
+        return int(self.quantity.shape[0])
+
+    @property
+    def n_quantities(self) -> int:
+        """Number of distinct quantities."""
+        return int(self.quantities.shape[0])
+
+    @property
+    def n_sources(self) -> int:
+        """Number of distinct sources."""
+        return int(self.sources.shape[0])
+
+    @property
+    def is_evidence(self) -> np.ndarray:
+        """True for the claims that carry their own evidence (not a repeat relay)."""
+        return self.evidence == np.arange(len(self))
+
+    def claim(self, i: int) -> Claim:
+        """The i-th claim as a :class:`Claim`."""
+        return Claim(**self.to_records_slice(i))
+
+    def __iter__(self) -> Iterator[Claim]:
+        for i in range(len(self)):
+            yield self.claim(i)
+
+    def to_records_slice(self, i: int) -> dict[str, Any]:
+        from .io import claim_record
+
+        return claim_record(self, i)
+
+    def scale_of(self, quantity: str) -> str:
+        """The model scale ('log' or 'linear') of a quantity."""
+        return "log" if self.log_scale[self.quantity_index(quantity)] else "linear"
+
+    def quantity_index(self, quantity: str) -> int:
+        """Code of a quantity label; raises KeyError when absent."""
+        hits = np.flatnonzero(self.quantities == quantity)
+        if hits.size == 0:
+            raise KeyError(f"unknown quantity {quantity!r}.")
+        return int(hits[0])
+
+    def subset(self, mask: Any) -> "ClaimSet":
+        """A ClaimSet of the selected claims (boolean mask or indices), re-validated."""
+        idx = np.arange(len(self))[np.asarray(mask)]
+        scales = {q: ("log" if s else "linear") for q, s in zip(self.quantities, self.log_scale)}
+        from .io import claim_record
+
+        recs = [claim_record(self, int(i)) for i in idx]
+        return ClaimSet.from_records(recs, scales=scales)
+
+    # ------------------------------------------------------------ model space
+    @property
+    def model_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Statement interval in model space (log of the bounds on log quantities)."""
+        logq = self.log_scale[self.quantity]
+        with np.errstate(divide="ignore"):
+            lo = np.where(logq, np.log(np.where(logq, np.maximum(self.lower_bound, 0.0), 1.0)), self.lower_bound)
+            hi = np.where(logq, np.log(np.where(logq, self.upper_bound, 1.0)), self.upper_bound)
+        return lo, hi
+
+    @property
+    def model_se(self) -> np.ndarray:
+        """Stated standard error in model space (relative error on log quantities; NaN if absent)."""
+        logq = self.log_scale[self.quantity]
+        centre = np.where(np.isnan(self.value), 0.5 * (self.low + self.high), self.value)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(logq, self.se / np.abs(centre), self.se)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ClaimSet: {len(self)} claims, {self.n_quantities} quantities, "
+            f"{self.n_sources} sources, {int(self.is_evidence.sum())} distinct statements>"
+        )

@@ -1,0 +1,401 @@
+"""Reading and writing claims: records, CSV files and DataFrames.
+
+All input goes through one validator, :func:`_claims_iv`, which builds the
+columnar :class:`~credscore.claims.ClaimSet` and raises
+:class:`~credscore.exceptions.ClaimError` naming the row and the field of the
+first bad value. Nothing is dropped: every input row becomes a claim.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .claims import (
+    APPROX,
+    APPROX_WIDENING,
+    FIELDS,
+    KINDS,
+    LOWER,
+    POINT,
+    RANGE,
+    SCALES,
+    UPPER,
+    ClaimSet,
+    date_to_days,
+    days_to_date,
+    parse_number,
+)
+from .exceptions import ClaimError
+
+__all__ = [
+    "claims_from_records",
+    "claims_from_csv",
+    "claims_from_dataframe",
+    "claims_to_records",
+    "claims_to_csv",
+]
+
+_NUMERIC = ("value", "low", "high", "se", "precision")
+_TEXT = ("reported_by", "unit", "note", "source_kind")
+
+
+def _absent(x: Any, nan_is_absent: bool) -> bool:
+    if x is None:
+        return True
+    if isinstance(x, str) and x.strip() == "":
+        return True
+    if nan_is_absent:
+        try:
+            return bool(x != x)  # NaN, NaT
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+class _Row:
+    """Accessor for one input record that raises ClaimError with its position."""
+
+    def __init__(self, record: Mapping[str, Any], pos: int, where: str, nan_is_absent: bool):
+        self.record = record
+        self.pos = pos
+        self.where = where
+        self.nan_is_absent = nan_is_absent
+
+    def error(self, field: str | None, message: str) -> ClaimError:
+        return ClaimError(message, row=self.pos, field=field, where=self.where)
+
+    def get(self, field: str) -> Any:
+        x = self.record.get(field)
+        return None if _absent(x, self.nan_is_absent) else x
+
+    def text(self, field: str) -> str | None:
+        x = self.get(field)
+        return None if x is None else str(x).strip()
+
+    def number(self, field: str) -> tuple[float, float] | None:
+        x = self.get(field)
+        if x is None:
+            return None
+        try:
+            value, half = parse_number(x)
+        except ValueError as exc:
+            raise self.error(field, str(exc)) from None
+        if not math.isfinite(value):
+            raise self.error(field, f"must be finite, got {value!r}.")
+        return value, half
+
+
+def _resolve_scale_arg(scales: Any) -> tuple[str, dict[str, str]]:
+    if scales is None:
+        return "auto", {}
+    if isinstance(scales, str):
+        if scales not in SCALES + ("auto",):
+            raise ClaimError(f"`scales` must be 'auto', 'log', 'linear' or a mapping; got {scales!r}.")
+        return scales, {}
+    if isinstance(scales, Mapping):
+        out = {}
+        for q, s in scales.items():
+            if s not in SCALES:
+                raise ClaimError(f"`scales` for quantity {q!r} must be 'log' or 'linear'; got {s!r}.")
+            out[str(q)] = s
+        return "auto", out
+    raise ClaimError(f"`scales` must be 'auto', 'log', 'linear' or a mapping; got {type(scales).__name__}.")
+
+
+def _claims_iv(
+    records: Iterable[Mapping[str, Any]],
+    scales: Any = None,
+    where: str = "row",
+    first: int = 0,
+    nan_is_absent: bool = False,
+) -> ClaimSet:
+    """Validate records and build a ClaimSet (the one input-validation function)."""
+    default_scale, scale_map = _resolve_scale_arg(scales)
+    cols: dict[str, list] = {k: [] for k in ("q", "s", "r", "kind", *_NUMERIC, "half", "date", *_TEXT, "scale", "pos")}
+    n = 0
+    for n, record in enumerate(records):
+        pos = first + n
+        if not isinstance(record, Mapping):
+            raise ClaimError(f"must be a mapping of field names to values, got {type(record).__name__}.", row=pos, where=where)
+        row = _Row(record, pos, where, nan_is_absent)
+        unknown = set(record) - set(FIELDS)
+        if unknown:
+            raise row.error(sorted(unknown)[0], f"is not a claim field; the fields are {', '.join(FIELDS)}.")
+        q, s = row.text("quantity"), row.text("source")
+        if not q:
+            raise row.error("quantity", "is missing.")
+        if not s:
+            raise row.error("source", "is missing.")
+        nums = {f: row.number(f) for f in _NUMERIC}
+        kind = row.text("kind")
+        if kind is None:
+            kind = "range" if (nums["low"] is not None or nums["high"] is not None) and nums["value"] is None else "point"
+        kind = kind.lower()
+        if kind not in KINDS:
+            raise row.error("kind", f"must be one of {', '.join(repr(k) for k in KINDS)}; got {kind!r}.")
+        k = KINDS.index(kind)
+        if k == RANGE:
+            for f in ("low", "high"):
+                if nums[f] is None:
+                    raise row.error(f, "is missing for a 'range' claim.")
+            if nums["low"][0] > nums["high"][0]:
+                raise row.error("low", f"must not exceed `high` ({nums['low'][0]:g} > {nums['high'][0]:g}).")
+            if nums["precision"] is not None:
+                raise row.error("precision", "applies to `value`; a 'range' claim states `low` and `high`.")
+        else:
+            if nums["value"] is None:
+                raise row.error("value", f"is missing for a {kind!r} claim.")
+            for f in ("low", "high"):
+                if nums[f] is not None:
+                    raise row.error(f, f"is only used by 'range' claims; this claim is {kind!r}.")
+        if nums["se"] is not None and nums["se"][0] <= 0:
+            raise row.error("se", f"must be positive, got {nums['se'][0]:g}.")
+        if nums["precision"] is not None and nums["precision"][0] < 0:
+            raise row.error("precision", f"must be non-negative, got {nums['precision'][0]:g}.")
+        scale = row.text("scale")
+        if scale is not None and scale not in SCALES:
+            raise row.error("scale", f"must be 'log' or 'linear'; got {scale!r}.")
+        try:
+            day = date_to_days(row.get("date"))
+        except ValueError as exc:
+            raise row.error("date", str(exc)) from None
+        value = nums["value"][0] if nums["value"] else math.nan
+        if nums["precision"] is not None:
+            half = nums["precision"][0]
+        elif k in (POINT, APPROX):
+            half = nums["value"][1]
+        else:
+            half = 0.0
+        if k == APPROX:
+            half = half + APPROX_WIDENING * abs(value)
+        cols["q"].append(q)
+        cols["s"].append(s)
+        cols["r"].append(row.text("reported_by"))
+        cols["kind"].append(k)
+        for f in _NUMERIC:
+            cols[f].append(nums[f][0] if nums[f] else math.nan)
+        cols["half"].append(half)
+        cols["date"].append(day)
+        for f in _TEXT:
+            cols[f].append(row.text(f))
+        cols["scale"].append(scale)
+        cols["pos"].append(pos)
+    else:
+        if not cols["q"]:
+            raise ClaimError("no claims were given; at least one is needed.")
+    return _assemble(cols, default_scale, scale_map, where)
+
+
+def _codes(labels: list) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes in order of first appearance, and the label array."""
+    index: dict[Any, int] = {}
+    codes = np.fromiter((index.setdefault(x, len(index)) for x in labels), dtype=np.int64, count=len(labels))
+    out = np.empty(len(index), dtype=object)
+    out[:] = list(index)
+    return codes, out
+
+
+def _assemble(cols: dict[str, list], default_scale: str, scale_map: dict[str, str], where: str) -> ClaimSet:
+    pos = np.asarray(cols["pos"], dtype=np.int64)
+    qcode, quantities = _codes(cols["q"])
+    scode, sources = _codes(cols["s"])
+    has_r = np.array([r is not None for r in cols["r"]])
+    rcode_all, reporters_all = _codes([r for r in cols["r"] if r is not None])
+    rcode = np.full(len(pos), -1, dtype=np.int64)
+    rcode[has_r] = rcode_all
+    kind = np.asarray(cols["kind"], dtype=np.int8)
+    value, low, high, se = (np.asarray(cols[f], dtype=float) for f in ("value", "low", "high", "se"))
+    half = np.asarray(cols["half"], dtype=float)
+
+    # --- one scale per quantity: explicit mapping > rows' `scale` > default
+    nq = len(quantities)
+    declared: list[str | None] = [scale_map.get(str(q)) for q in quantities]
+    for i, sc in enumerate(cols["scale"]):
+        if sc is None:
+            continue
+        qi = qcode[i]
+        if str(quantities[qi]) in scale_map:
+            continue
+        if declared[qi] is None:
+            declared[qi] = sc
+        elif declared[qi] != sc:
+            raise ClaimError(
+                f"quantity {quantities[qi]!r} is declared both {declared[qi]!r} and {sc!r}.",
+                row=int(pos[i]), field="scale", where=where,
+            )
+    numbers = np.where(kind == RANGE, low, value)
+    positive = np.ones(nq, dtype=bool)
+    np.logical_and.at(positive, qcode, (numbers > 0) & ((kind != RANGE) | (high > 0)))
+    log_scale = np.empty(nq, dtype=bool)
+    for qi in range(nq):  # once per quantity label, at the boundary only
+        sc = declared[qi] or default_scale
+        log_scale[qi] = positive[qi] if sc == "auto" else sc == "log"
+
+    # --- statement interval in natural units
+    lower_bound = np.select(
+        [kind == RANGE, kind == UPPER, kind == LOWER], [low, np.full_like(value, -np.inf), value], value - half
+    )
+    upper_bound = np.select(
+        [kind == RANGE, kind == UPPER, kind == LOWER], [high, value, np.full_like(value, np.inf)], value + half
+    )
+    logq = log_scale[qcode]
+    bad = logq & ~(numbers > 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        f = "low" if kind[i] == RANGE else "value"
+        raise ClaimError(
+            f"must be positive on a log-scale quantity ({quantities[qcode[i]]!r}), got {numbers[i]:g}.",
+            row=int(pos[i]), field=f, where=where,
+        )
+    bad = logq & (kind <= APPROX) & ~(lower_bound > 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ClaimError(
+            f"makes the interval reach {lower_bound[i]:g}, but quantity {quantities[qcode[i]]!r} is on a log scale "
+            f"and needs positive values; give a smaller precision or scale='linear'.",
+            row=int(pos[i]), field="precision", where=where,
+        )
+    precision = np.where(kind <= APPROX, half, 0.0)
+    lower_bound = np.where(logq & (kind == UPPER), 0.0, lower_bound)
+
+    # --- one kind per source
+    source_kinds = np.full(len(sources), None, dtype=object)
+    for i, sk in enumerate(cols["source_kind"]):
+        if sk is None:
+            continue
+        prev = source_kinds[scode[i]]
+        if prev is None:
+            source_kinds[scode[i]] = sk
+        elif prev != sk:
+            raise ClaimError(
+                f"source {sources[scode[i]]!r} is given kinds {prev!r} and {sk!r}; a source has one kind.",
+                row=int(pos[i]), field="source_kind", where=where,
+            )
+
+    evidence = _evidence_index(qcode, scode, kind, lower_bound, upper_bound, se)
+    obj = lambda name: np.array(cols[name], dtype=object)  # noqa: E731
+    return ClaimSet(
+        quantities=quantities.astype(str) if len(quantities) else quantities,
+        sources=sources.astype(str),
+        reporters=reporters_all.astype(str) if len(reporters_all) else np.array([], dtype=str),
+        quantity=qcode,
+        source=scode,
+        reporter=rcode,
+        kind=kind,
+        value=value,
+        low=low,
+        high=high,
+        se=se,
+        precision=precision,
+        lower_bound=lower_bound,
+        upper_bound=upper_bound,
+        date=np.asarray(cols["date"], dtype=float),
+        unit=obj("unit"),
+        note=obj("note"),
+        log_scale=log_scale,
+        source_kinds=source_kinds,
+        row=pos,
+        evidence=evidence,
+    )
+
+
+def _evidence_index(qcode, scode, kind, lo, hi, se) -> np.ndarray:
+    """Index of the first identical statement (same quantity, source, kind, bounds, se)."""
+    n = len(qcode)
+    key = np.rec.fromarrays(
+        [qcode, scode, kind.astype(np.int64), np.nan_to_num(lo, nan=0.5), np.nan_to_num(hi, nan=0.5), np.nan_to_num(se, nan=-1.0)]
+    )
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = sk[1:] != sk[:-1]
+    group_first = order[np.flatnonzero(new)][np.cumsum(new) - 1]
+    evidence = np.empty(n, dtype=np.int64)
+    evidence[order] = group_first
+    return evidence
+
+
+# ---------------------------------------------------------------- frontends
+
+
+def claims_from_records(records: Iterable[Mapping[str, Any]], scales: Any = None) -> ClaimSet:
+    """Build a ClaimSet from dicts; see :meth:`ClaimSet.from_records`."""
+    if isinstance(records, (str, bytes)) or not isinstance(records, Iterable):
+        raise ClaimError(f"`records` must be an iterable of mappings, got {type(records).__name__}.")
+    return _claims_iv(records, scales=scales, where="record")
+
+
+def claims_from_csv(path: Any, scales: Any = None) -> ClaimSet:
+    """Build a ClaimSet from a CSV file; see :meth:`ClaimSet.from_csv`."""
+    with open(Path(path), newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None:
+            raise ClaimError(f"{path}: the file is empty; a header row and at least one claim are needed.")
+        unknown = [c for c in reader.fieldnames if c not in FIELDS]
+        if unknown:
+            raise ClaimError(
+                f"`{unknown[0]}` is not a claim field; the fields are {', '.join(FIELDS)}.",
+                row=1, field=unknown[0], where="line",
+            )
+        return _claims_iv(reader, scales=scales, where="line", first=2)
+
+
+def claims_from_dataframe(df: Any, scales: Any = None) -> ClaimSet:
+    """Build a ClaimSet from a pandas DataFrame; see :meth:`ClaimSet.from_dataframe`."""
+    if not hasattr(df, "to_dict") or not hasattr(df, "columns"):
+        raise ClaimError(f"`df` must be a pandas DataFrame, got {type(df).__name__}.")
+    records = df.to_dict(orient="records")
+    return _claims_iv(records, scales=scales, where="row", nan_is_absent=True)
+
+
+def _fmt(x: float) -> Any:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return int(x) if float(x).is_integer() and abs(x) < 1e15 else float(x)
+
+
+def claim_record(cs: ClaimSet, i: int) -> dict[str, Any]:
+    """The i-th claim as a record that reads back to the same claim."""
+    k = int(cs.kind[i])
+    rec: dict[str, Any] = {
+        "quantity": str(cs.quantities[cs.quantity[i]]),
+        "source": str(cs.sources[cs.source[i]]),
+        "kind": KINDS[k],
+        "value": _fmt(cs.value[i]),
+        "low": _fmt(cs.low[i]),
+        "high": _fmt(cs.high[i]),
+        "se": _fmt(cs.se[i]),
+        "precision": None,
+        "date": days_to_date(cs.date[i]),
+        "reported_by": str(cs.reporters[cs.reporter[i]]) if cs.reporter[i] >= 0 else None,
+        "unit": cs.unit[i],
+        "scale": "log" if cs.log_scale[cs.quantity[i]] else "linear",
+        "note": cs.note[i],
+        "source_kind": cs.source_kinds[cs.source[i]],
+    }
+    if k in (POINT, APPROX):
+        half = float(cs.precision[i])
+        if k == APPROX:
+            half -= APPROX_WIDENING * abs(float(cs.value[i]))
+        rec["precision"] = _fmt(half) if half > 0 else 0
+    return rec
+
+
+def claims_to_records(cs: ClaimSet) -> list[dict[str, Any]]:
+    """Every claim as a record (precision made explicit, so it survives the round trip)."""
+    return [claim_record(cs, i) for i in range(len(cs))]
+
+
+def claims_to_csv(cs: ClaimSet, path: Any) -> None:
+    """Write a ClaimSet as CSV with the :data:`~credscore.claims.FIELDS` header."""
+    with open(Path(path), "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(FIELDS))
+        writer.writeheader()
+        for rec in claims_to_records(cs):
+            writer.writerow({k: ("" if v is None else (v.isoformat() if k == "date" else repr(v) if isinstance(v, float) else v)) for k, v in rec.items()})

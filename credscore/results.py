@@ -1,0 +1,271 @@
+"""Result objects: frozen tables and estimates (scipy's result-object style)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .posterior import GridPosterior
+
+__all__ = ["Table", "Estimate", "FusionResult"]
+
+
+def _check_level(level: float) -> float:
+    level = float(level)
+    if not 0.0 < level < 1.0:
+        raise ValueError("`level` must be in the open interval (0, 1).")
+    return level
+
+
+@attrs.frozen(eq=False, repr=False)
+class Table:
+    """An immutable table of named, equal-length columns.
+
+    Index it by column name (``table["median"]``), iterate rows with
+    :meth:`rows`, or convert with :meth:`to_dataframe` (needs pandas) or
+    :meth:`to_records`.
+
+    Examples
+    --------
+    >>> t = Table({"quantity": np.array(["a", "b"]), "median": np.array([1.0, 2.0])})
+    >>> len(t), t.columns
+    (2, ('quantity', 'median'))
+    >>> t["median"].tolist()
+    [1.0, 2.0]
+    """
+
+    data: Mapping[str, np.ndarray] = attrs.field(converter=dict)
+
+    def __attrs_post_init__(self) -> None:
+        lengths = {len(v) for v in self.data.values()}
+        if len(lengths) > 1:
+            raise ValueError("all columns of a Table must have the same length.")
+        for v in self.data.values():
+            np.asarray(v).setflags(write=False)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names, in order."""
+        return tuple(self.data)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.data.values()))) if self.data else 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.data[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.data
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Row ``i`` as a dict of Python scalars."""
+        return {k: _py(v[i]) for k, v in self.data.items()}
+
+    def rows(self):
+        """Iterate over rows as dicts."""
+        for i in range(len(self)):
+            yield self.row(i)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """All rows as a list of dicts."""
+        return list(self.rows())
+
+    def to_dataframe(self):
+        """The table as a :class:`pandas.DataFrame` (requires pandas)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("to_dataframe() needs pandas: pip install 'credscore[pandas]'.") from exc
+        return pd.DataFrame({k: np.asarray(v) for k, v in self.data.items()})
+
+    def to_text(self, max_rows: int = 40, floatfmt: str = ".4g") -> str:
+        """A plain-text rendering."""
+        cols = self.columns
+        n = len(self)
+        shown = range(min(n, max_rows))
+        cells = [[_fmt_cell(self.data[c][i], floatfmt) for c in cols] for i in shown]
+        widths = [max([len(c)] + [len(r[j]) for r in cells]) for j, c in enumerate(cols)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
+        lines += ["  ".join(x.ljust(w) for x, w in zip(r, widths)) for r in cells]
+        if n > max_rows:
+            lines.append(f"... ({n - max_rows} more rows)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Table: {len(self)} rows × {len(self.columns)} columns>\n" + self.to_text(max_rows=10)
+
+
+def _py(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def _fmt_cell(x: Any, floatfmt: str) -> str:
+    x = _py(x)
+    if x is None:
+        return ""
+    if isinstance(x, float):
+        return "" if math.isnan(x) else format(x, floatfmt)
+    return str(x)
+
+
+@attrs.frozen(repr=False)
+class Estimate:
+    """Posterior summary of one quantity, in natural units.
+
+    Attributes
+    ----------
+    quantity : str
+    mean, sd : float
+        Posterior mean and standard deviation of the value.
+    median : float
+    mode : float
+        The most probable value (maximum of the posterior density of the value).
+    low, high : float
+        Equal-tailed credible interval at ``level``.
+    level : float
+    scale : {'log', 'linear'}
+    unit : str or None
+    """
+
+    quantity: str
+    mean: float
+    median: float
+    mode: float
+    sd: float
+    low: float
+    high: float
+    level: float
+    scale: str
+    unit: str | None
+    _posterior: GridPosterior = attrs.field(alias="posterior")
+    _index: int = attrs.field(alias="index")
+
+    def interval(self, level: float | None = None, kind: str = "eti") -> tuple[float, float]:
+        """Credible interval of the value.
+
+        Parameters
+        ----------
+        level : float, optional
+            Probability mass, in (0, 1); defaults to the estimate's level.
+        kind : {'eti', 'hpd'}
+            ``'eti'``: equal-tailed; ``'hpd'``: the shortest interval holding
+            ``level`` mass, which is the highest-posterior-density interval
+            of a unimodal posterior (computed on the model scale and mapped
+            back).
+
+        Returns
+        -------
+        (low, high) : tuple of float
+        """
+        level = self.level if level is None else _check_level(level)
+        idx = np.array([self._index])
+        if kind == "eti":
+            x = self._posterior.quantiles([(1 - level) / 2, (1 + level) / 2], idx)[0]
+        elif kind == "hpd":
+            x = self._posterior.shortest_interval(level, idx)[0]
+        else:
+            raise ValueError(f"`kind` must be 'eti' or 'hpd'; got {kind!r}.")
+        back = np.exp(x) if self.scale == "log" else x
+        return float(back[0]), float(back[1])
+
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """The posterior density on its grid, in natural units (for plots)."""
+        x, p = self._posterior.grid(self._index)
+        if self.scale == "log":
+            return np.exp(x), p * np.exp(-x)
+        return x, p
+
+    def __repr__(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        return (
+            f"Estimate({self.quantity!r}: median {self.median:.6g}{unit}, "
+            f"{self.level:.0%} interval [{self.low:.6g}, {self.high:.6g}], mean {self.mean:.6g}, sd {self.sd:.6g})"
+        )
+
+
+@attrs.frozen(eq=False, repr=False)
+class FusionResult:
+    """The result of :func:`credscore.fuse`.
+
+    Attributes
+    ----------
+    estimates : Table
+        One row per quantity: ``quantity, scale, unit, n_claims, n_statements,
+        mean, sd, median, mode, low, high, level, log_evidence, grid``.
+    claims : Table
+        One row per input claim (nothing is dropped): ``row, quantity, source,
+        reported_by, kind, value, low, high, counted, evidence_row,
+        p_accurate, status``. ``counted`` is False for a relayed repeat of a
+        statement already counted (``evidence_row`` names that claim's row);
+        ``status`` is ``'accurate'`` (p ≥ 0.8), ``'doubtful'`` or ``'wild'``
+        (p ≤ 0.2).
+    sources : Table
+        One row per source: ``source, source_kind, reliability_prior,
+        error_scale, n_claims, n_quantities, mean_p_accurate``.
+    level : float
+    claimset : ClaimSet
+    posterior : GridPosterior
+    """
+
+    estimates: Table
+    claims: Table
+    sources: Table
+    level: float
+    claimset: Any
+    posterior: GridPosterior
+
+    def _qindex(self, quantity: str) -> int:
+        try:
+            return self.claimset.quantity_index(quantity)
+        except KeyError:
+            known = ", ".join(repr(str(q)) for q in self.claimset.quantities[:10])
+            raise KeyError(f"unknown quantity {quantity!r}; known: {known}.") from None
+
+    def estimate(self, quantity: str) -> Estimate:
+        """Posterior summary of one quantity (see :class:`Estimate`)."""
+        i = self._qindex(quantity)
+        row = self.estimates.row(i)
+        return Estimate(
+            quantity=str(quantity), mean=row["mean"], median=row["median"], mode=row["mode"], sd=row["sd"],
+            low=row["low"], high=row["high"], level=self.level, scale=row["scale"], unit=row["unit"],
+            posterior=self.posterior, index=i,
+        )
+
+    def summary(self, max_claims: int = 50) -> str:
+        """A plain-text report: each quantity's estimate, then its claims."""
+        lines = [f"credscore fusion: {len(self.claims)} claims, {len(self.estimates)} quantities, "
+                 f"{len(self.sources)} sources; {self.level:.0%} equal-tailed credible intervals", ""]
+        q_of_claim = self.claims["quantity"]
+        for i in range(len(self.estimates)):
+            e = self.estimates.row(i)
+            unit = f" {e['unit']}" if e["unit"] else ""
+            lines.append(
+                f"{e['quantity']} ({e['scale']}): {e['median']:,.6g}{unit} "
+                f"[{e['low']:,.6g}, {e['high']:,.6g}]  from {e['n_claims']} claims ({e['n_statements']} distinct)"
+            )
+            idx = np.flatnonzero(q_of_claim == e["quantity"])[:max_claims]
+            for j in idx:
+                c = self.claims.row(int(j))
+                stated = _stated(c)
+                relay = f" via {c['reported_by']}" if c["reported_by"] else ""
+                rep = "" if c["counted"] else f" (repeat of row {c['evidence_row']})"
+                lines.append(f"    {c['status']:<9} p={c['p_accurate']:.2f}  {stated:<22} {c['source']}{relay}{rep}")
+            lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
+    def __repr__(self) -> str:
+        return f"<FusionResult: {len(self.claims)} claims, {len(self.estimates)} quantities, level={self.level}>"
+
+
+def _stated(c: Mapping[str, Any]) -> str:
+    kind = c["kind"]
+    if kind == "range":
+        return f"{c['low']:,.6g}–{c['high']:,.6g}"
+    prefix = {"point": "", "approx": "~", "upper": "≤ ", "lower": "≥ "}[kind]
+    return f"{prefix}{c['value']:,.6g}"
