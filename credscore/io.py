@@ -143,14 +143,14 @@ def _claims_iv(
         if k == RANGE:
             for f in ("low", "high"):
                 if nums[f] is None:
-                    raise row.error(f, "is missing for a 'range' claim.")
+                    raise row.error(f, "is missing for a claim of kind 'range'.")
             if nums["low"][0] > nums["high"][0]:
                 raise row.error("low", f"must not exceed `high` ({nums['low'][0]:g} > {nums['high'][0]:g}).")
             if nums["precision"] is not None:
                 raise row.error("precision", "applies to `value`; a 'range' claim states `low` and `high`.")
         else:
             if nums["value"] is None:
-                raise row.error("value", f"is missing for a {kind!r} claim.")
+                raise row.error("value", f"is missing for a claim of kind {kind!r}.")
             for f in ("low", "high"):
                 if nums[f] is not None:
                     raise row.error(f, f"is only used by 'range' claims; this claim is {kind!r}.")

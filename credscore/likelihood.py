@@ -8,11 +8,15 @@ interval [l_c, u_c] has the mixture likelihood
     p(c \\mid x) = \\rho_s P_{acc}(c \\mid x, \\sigma_c) + (1 - \\rho_s) P_{wild}(c),
     \\qquad P_{acc} = F\\left(\\frac{u_c - x}{\\sigma_c}\\right) - F\\left(\\frac{l_c - x}{\\sigma_c}\\right),
 
-with F the normal (or Student-t) CDF, and a density when l_c = u_c. The wild
-component is a Cauchy distribution centred on the median of the quantity's
-claims, measured over the same event as the accurate one (the probability of
-the stated interval, or the density at the stated point), so the mixture
-weights are probabilities. This is the "good / bad source" mixture of robust
+with F the normal (or Student-t) CDF, and a density when l_c = u_c. A wild
+claim is a number drawn uniformly, in model space, over the quantity's
+plausible range (the support of the default flat prior: the claims' extent
+widened by a factor 100 each way on log quantities, by ten spans on linear
+ones), unrelated to the truth. It is measured over the same event as the
+accurate component (the probability of the stated interval, or the density
+at the stated point), so the mixture weights are probabilities, and a lone
+claim keeps its prior reliability: with nothing to check it against, the data
+cannot tell whether it is accurate. This is the "good / bad source" mixture of robust
 data fusion (e.g. Zhao et al. 2012, PVLDB 5(6); Dong, Berti-Equille &
 Srivastava 2009, PVLDB 2(1)) applied to interval-censored numbers (rounding as
 censoring: Heitjan & Rubin 1991, *Ann. Statist.* 19(4)).
@@ -34,12 +38,8 @@ from ._segments import segment_count, segment_max, segment_min, segment_quantile
 from .claims import LOWER, RANGE, UPPER, ClaimSet
 from .priors import DEFAULT_LOG_SIGMA, QuantityPrior, SourcePriors, resolve_source_priors
 
-__all__ = ["ClaimModel", "build_claim_model", "log_terms", "WILD_LOG_SCALE"]
+__all__ = ["ClaimModel", "build_claim_model", "log_terms"]
 
-#: Scale of the wild (Cauchy) component on log quantities: a factor e.
-WILD_LOG_SCALE = 1.0
-#: On linear quantities the wild scale is this many robust spreads of the claims.
-WILD_LINEAR_FACTOR = 10.0
 #: Default flat-prior margin on log quantities (natural-log units: a factor 100).
 PRIOR_LOG_MARGIN = math.log(100.0)
 #: Default flat-prior margin on linear quantities, in spans of the claims.
@@ -62,7 +62,7 @@ class ClaimModel:
     ``log_wild`` (the wild component's log probability of the statement).
     Per quantity: ``starts`` (first position; length n+1), the prior
     (``prior_lo``, ``prior_hi``, ``prior_mean``, ``prior_sd``; NaN mean for
-    flat) and the wild component (``wild_loc``, ``wild_scale``).
+    flat) and the wild component's uniform range (``wild_lo``, ``wild_hi``).
     """
 
     n_quantities: int
@@ -82,15 +82,15 @@ class ClaimModel:
     prior_hi: np.ndarray
     prior_mean: np.ndarray
     prior_sd: np.ndarray
-    wild_loc: np.ndarray
-    wild_scale: np.ndarray
+    wild_lo: np.ndarray
+    wild_hi: np.ndarray
 
     def with_weights(self, log_rho: np.ndarray, log_1mrho: np.ndarray, sigma: np.ndarray | None = None) -> "ClaimModel":
         """A copy with new mixture weights (and error scales), wild terms recomputed."""
         sigma = self.sigma if sigma is None else sigma
         shape = np.where((self.shape == SHAPE_INTERVAL) & (self.hi - self.lo < 1e-3 * sigma), SHAPE_POINT, self.shape)
         shape = np.where((self.shape == SHAPE_POINT) & (self.hi - self.lo >= 1e-3 * sigma), SHAPE_INTERVAL, shape)
-        log_wild = _log_wild(shape, self.lo, self.hi, self.centre, self.wild_loc[self.quantity], self.wild_scale[self.quantity])
+        log_wild = _log_wild(shape, self.lo, self.hi, self.wild_lo[self.quantity], self.wild_hi[self.quantity])
         return attrs.evolve(self, log_rho=log_rho, log_1mrho=log_1mrho, sigma=sigma, shape=shape, log_wild=log_wild)
 
     @property
@@ -99,17 +99,14 @@ class ClaimModel:
         return np.diff(self.starts)
 
 
-def _log_wild(shape, lo, hi, centre, loc, scale) -> np.ndarray:
-    """log P_wild of each statement under Cauchy(loc, scale)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zc = (centre - loc) / scale
-        point = -np.log(math.pi * scale) - np.log1p(zc * zc)
-        atl = np.arctan((lo - loc) / scale)
-        ath = np.arctan((hi - loc) / scale)
-        interval = np.log((ath - atl) / math.pi)
-        upper = np.log(0.5 + ath / math.pi)
-        lower = np.log(0.5 - atl / math.pi)
-    return np.select([shape == SHAPE_POINT, shape == SHAPE_INTERVAL, shape == SHAPE_UPPER], [point, interval, upper], lower)
+def _log_wild(shape, lo, hi, wlo, whi) -> np.ndarray:
+    """log P_wild of each statement under the uniform distribution on [wlo, whi]."""
+    width = whi - wlo
+    inside = np.minimum(hi, whi) - np.maximum(lo, wlo)
+    with np.errstate(divide="ignore"):
+        point = -np.log(width)
+        covered = np.log(np.maximum(inside, 0.0) / width)
+    return np.where(shape == SHAPE_POINT, point, covered)
 
 
 def build_claim_model(
@@ -156,11 +153,6 @@ def build_claim_model(
     sigma = np.where(np.isnan(se_m), sigma, se_m)
     df = sp["df"][s]
 
-    # --- wild component: Cauchy centred on the quantity's median claim
-    wild_loc = segment_quantile(centre, q, nq)
-    lin_spread = np.maximum(np.nan_to_num(mad, nan=0.0), segment_quantile(sigma, q, nq))
-    wild_scale = np.where(claims.log_scale, WILD_LOG_SCALE, WILD_LINEAR_FACTOR * lin_spread)
-
     # --- quantity priors
     fin_lo = np.where(np.isfinite(lo), lo, centre)
     fin_hi = np.where(np.isfinite(hi), hi, centre)
@@ -169,6 +161,7 @@ def build_claim_model(
     span = qmax - qmin + 6 * smax
     prior_lo = np.where(claims.log_scale, qmin - PRIOR_LOG_MARGIN, qmin - PRIOR_LINEAR_MARGIN * span)
     prior_hi = np.where(claims.log_scale, qmax + PRIOR_LOG_MARGIN, qmax + PRIOR_LINEAR_MARGIN * span)
+    wild_lo, wild_hi = prior_lo.copy(), prior_hi.copy()
     prior_mean = np.full(nq, np.nan)
     prior_sd = np.full(nq, np.nan)
     for name, qp in (quantity_priors or {}).items():  # once per user-given prior
@@ -193,7 +186,7 @@ def build_claim_model(
         n_quantities=nq, claim=order, quantity=q, shape=shape, lo=lo, hi=hi, centre=centre, sigma=sigma,
         df=df, log_rho=log_rho, log_1mrho=log_1mrho, log_wild=np.zeros(len(order)), starts=starts,
         prior_lo=prior_lo, prior_hi=prior_hi, prior_mean=prior_mean, prior_sd=prior_sd,
-        wild_loc=wild_loc, wild_scale=wild_scale,
+        wild_lo=wild_lo, wild_hi=wild_hi,
     )
     return model.with_weights(log_rho, log_1mrho, sigma)
 

@@ -90,7 +90,7 @@ class Reliability:
     @property
     def b(self) -> float:
         """Second Beta shape parameter."""
-        return (1.0 - self.mean) * self.strength
+        return self.strength - self.a
 
     def interval(self, level: float = 0.9) -> tuple[float, float]:
         """Equal-tailed prior credible interval of ρ."""
