@@ -55,7 +55,7 @@ from typing import Any
 
 import attrs
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .exceptions import ConvergenceWarning
 
@@ -382,12 +382,11 @@ class _Claims:
     def expand(self, per_group, out):
         return np.take(per_group, self.g, out=out, mode="clip")
 
-    def restrict(self, active, n_active_claims):
-        """Drop the claims of inactive groups once that removes a sizeable share."""
-        if n_active_claims < 0.6 * self.n:
-            keep = active[self.g]
-            return _Claims(self.g[keep], self.yc[keep], self.v[keep], self.G)
-        return self
+    def subset(self, keep):
+        """Claims of the groups with ``keep`` (bool per group), relabelled 0..A-1."""
+        mask = keep[self.g]
+        newlab = np.cumsum(keep) - 1
+        return _Claims(newlab[self.g[mask]], self.yc[mask], self.v[mask], int(keep.sum()))
 
     def _weights_and_mean(self, x):
         """w = 1/(v + x) in b1, residuals r = yc - mu in b2; returns (sw, mu)."""
@@ -429,9 +428,11 @@ class _Claims:
     def likelihood_terms(self, x, reml):
         """Sums needed for a Fisher-scoring / Newton step of (RE)ML at x.
 
-        Returns ``(score2, fisher2, observed2)``: twice the score, twice the
-        expected information and twice the observed information of the
-        (restricted) log-likelihood in tau^2, per group.
+        Returns ``(ypy, E, F, yp3y)`` per group: ``ypy = y'PPy``, ``E`` its
+        expectation under the model at x (``tr P`` for REML, ``sum w`` for
+        ML), ``F = -dE/dx`` (``tr PP`` or ``sum w^2``; twice the expected
+        information) and ``yp3y = y'PPPy = -1/2 d(ypy)/dx``.  The score is
+        ``(ypy - E)/2``.
         """
         sw, _ = self._weights_and_mean(x)
         w, r, t = self._b1, self._b2, self._b3
@@ -451,109 +452,181 @@ class _Claims:
         if reml:
             trP = sw - sw2 / sw
             trPP = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
-            return ypy - trP, trPP, 2.0 * yp3y - trPP
-        return ypy - sw, sw2, 2.0 * yp3y - sw2
+            return ypy, trP, trPP, yp3y
+        return ypy, sw, sw2, yp3y
 
 
-def _solve_qgen(c: _Claims, target, start_ok, Q0, D0, scale, tol, maxiter):
+class _ActiveSet:
+    """Bookkeeping for iterating on all groups at once.
+
+    Holds the claims of the groups still iterating, relabelled ``0..A-1``
+    (``idx`` maps local labels to global group codes) plus per-group state
+    arrays in the same local order.  Groups that converge are masked out and,
+    once they make up a sizeable share, physically dropped (claims and state),
+    so the cost of late iterations shrinks with the number of active groups.
+    """
+
+    def __init__(self, claims: _Claims, start_ok, **state):
+        self.G = claims.G
+        self.c = claims
+        self.idx = np.arange(claims.G)
+        self.active = start_ok.copy()
+        self.kc = np.bincount(claims.g, minlength=claims.G)
+        self.state = state
+        self.compact()
+
+    def any(self):
+        return bool(self.active.any())
+
+    def compact(self):
+        act = self.active
+        n_act = int(self.kc[act].sum())
+        if n_act < 0.6 * self.c.n or act.sum() < 0.25 * act.shape[0]:
+            self.c = self.c.subset(act)
+            self.idx = self.idx[act]
+            self.kc = self.kc[act]
+            self.state = {k: v[act] for k, v in self.state.items()}
+            self.active = np.ones(self.idx.shape[0], dtype=bool)
+
+    def retire(self, done, out):
+        """Write the state of groups that are ``done`` to the global ``out`` arrays."""
+        done = done & self.active
+        if done.any():
+            gi = self.idx[done]
+            for k, arr in out.items():
+                arr[gi] = self.state[k][done]
+            self.active &= ~done
+            self.compact()
+
+    def flush(self, out):
+        """Write the state of all still-active groups (non-converged) to ``out``."""
+        if self.active.any():
+            gi = self.idx[self.active]
+            for k, arr in out.items():
+                arr[gi] = self.state[k][self.active]
+
+
+def _solve_qgen(c: _Claims, target, start_ok, Q0, D0, ss, scale, tol, maxiter):
     """Solve ``Qgen(tau^2) = target`` for all groups with ``start_ok`` at once.
 
     ``Qgen`` is decreasing in tau^2; groups passed in have ``Qgen(0) = Q0 >
-    target``.  Newton steps on ``1/Qgen`` (nearly linear in tau^2), safeguarded
-    by bisection on a bracket ``[lo, hi]`` whose upper end
-    ``hi = sum (y - ybar)^2 / target`` satisfies ``Qgen(hi) < target``.
+    target``.  Newton steps on ``1/Qgen`` (nearly linear in tau^2; exactly so
+    when all sampling variances are equal), safeguarded by bisection on a
+    bracket ``[lo, hi]`` whose upper end ``hi = sum (y - ybar)^2 / target``
+    satisfies ``Qgen(hi) < target``.  Returns global ``(root, converged,
+    iterations)``; groups without ``start_ok`` get 0 and count as converged.
     """
     G = c.G
-    x = np.zeros(G)
-    it = np.zeros(G, dtype=np.int64)
-    conv = ~start_ok
-    active = start_ok.copy()
-    if not active.any():
-        return x, conv, it
-    lo = np.zeros(G)
-    hi = c.sum(c.yc * c.yc) / target
-    Qx, Dx = Q0, D0
-    kc = np.bincount(c.g, minlength=G)
+    out = {"x": np.zeros(G), "it": np.zeros(G, dtype=np.int64), "conv": ~start_ok}
+    if not start_ok.any():
+        return out["x"], out["conv"], out["it"]
+    ws = _ActiveSet(
+        c, start_ok, x=np.zeros(G), it=np.zeros(G, dtype=np.int64), conv=np.zeros(G, dtype=bool),
+        lo=np.zeros(G), hi=ss / target, t=target, sc=scale, Q=Q0, D=D0,
+    )
     for _ in range(maxiter):
-        a = np.flatnonzero(active)
-        q, d, t, xa = Qx[a], Dx[a], target[a], x[a]
+        st = ws.state
+        q, d, t, xa = st["Q"], st["D"], st["t"], st["x"]
         above = q > t
-        lo_a = np.where(above, xa, lo[a])
-        hi_a = np.where(above, hi[a], xa)
-        lo[a], hi[a] = lo_a, hi_a
+        lo = np.where(above, xa, st["lo"])
+        hi = np.where(above, st["hi"], xa)
         xn = xa + q * (q - t) / (t * d)
-        xn = np.where((xn > lo_a) & (xn < hi_a), xn, 0.5 * (lo_a + hi_a))
-        size = tol * (scale[a] + xn)
+        xn = np.where((xn > lo) & (xn < hi), xn, 0.5 * (lo + hi))
+        size = tol * (st["sc"] + xn)
         exact = q == t
-        done = exact | (np.abs(xn - xa) <= size) | (hi_a - lo_a <= size)
-        x[a] = np.where(exact, xa, xn)
-        it[a] += 1
-        conv[a[done]] = True
-        active[a[done]] = False
-        if not active.any():
+        done = exact | (np.abs(xn - xa) <= size) | (hi - lo <= size)
+        st["x"] = np.where(exact, xa, xn)
+        st["lo"], st["hi"] = lo, hi
+        st["it"] = st["it"] + 1
+        st["conv"] = done
+        ws.retire(done, out)
+        if not ws.any():
             break
-        c = c.restrict(active, int(kc[active].sum()))
-        Qx, Dx, _, _ = c.qgen(x)
-    return x, conv, it
+        st = ws.state
+        st["Q"], st["D"], _, _ = ws.c.qgen(st["x"])
+    ws.flush(out)
+    return out["x"], out["conv"], out["it"]
 
 
 def _scoring(c: _Claims, tau2, start_ok, scale, reml, tol, maxiter):
     """(RE)ML estimate of tau^2 for all groups at once.
 
-    The iteration is Fisher scoring as in Viechtbauer (2005) and metafor: per
-    group ``tau2 += (y'PPy - tr P) / tr(PP)`` (REML) or ``(sum w^2 r^2 - sum
-    w) / sum w^2`` (ML), with ``w = 1/(v + tau2)`` and ``P = W - w w'/sum w``,
-    started at the Hedges estimate; a step below 0 is projected onto 0 (the
-    boundary maximum, reached when the score at 0 is not positive).
+    The basic iteration is Fisher scoring as in Viechtbauer (2005) and
+    metafor: per group ``tau2 += (y'PPy - tr P) / tr(PP)`` (REML) or
+    ``(sum w^2 r^2 - sum w) / sum w^2`` (ML), with ``w = 1/(v + tau2)`` and
+    ``P = W - w w'/sum w``, started at the Hedges estimate; a step below 0 is
+    projected onto 0 (the boundary maximum, accepted when the score at 0 is
+    not positive).
 
     Fisher scoring converges only linearly, so it is accelerated and
-    safeguarded: each group keeps a bracket ``[lo, hi]`` of the score's sign
-    change; the step is the Newton-Raphson step (observed information) when
-    that is positive and stays inside the bracket, else the Fisher scoring
-    step if that stays inside, else bisection.  Near the maximum this is
-    Newton's method (quadratic convergence) to the same stationary point.
+    safeguarded: the preferred step is a Newton step for the root of
+    ``g = E/y'PPy - 1`` (E = ``tr P`` for REML, ``sum w`` for ML), which has
+    the same root as the score and is exactly linear in tau^2 when all
+    sampling variances are equal; each group keeps a bracket ``[lo, hi]`` of
+    the score's sign change and falls back to the Fisher scoring step, then
+    to bisection, when a step would leave it or when the bracket has not
+    halved in two iterations after the sixth (as in Brent-type safeguards).  A group whose score stays
+    negative for several steps is evaluated at tau^2 = 0 (the boundary).
     """
     G = c.G
-    x = tau2.copy()
-    it = np.zeros(G, dtype=np.int64)
-    conv = ~start_ok
-    active = start_ok.copy()
-    lo = np.zeros(G)
-    hi = np.full(G, np.inf)
-    kc = np.bincount(c.g, minlength=G)
-    c = c.restrict(active, int(kc[active].sum()))
+    out = {"x": tau2.copy(), "it": np.zeros(G, dtype=np.int64), "conv": ~start_ok}
+    if not start_ok.any():
+        return out["x"], out["conv"], out["it"]
+    ws = _ActiveSet(
+        c, start_ok, x=tau2.copy(), it=np.zeros(G, dtype=np.int64), conv=np.zeros(G, dtype=bool),
+        lo=np.zeros(G), hi=np.full(G, np.inf), seen=np.zeros(G, dtype=bool), sc=scale,
+        w1=np.full(G, np.inf), w2=np.full(G, np.inf),
+    )
     for _ in range(maxiter):
-        if not active.any():
-            break
-        score2, fisher2, obs2 = c.likelihood_terms(x, reml)
-        a = np.flatnonzero(active)
-        s, xa = score2[a], x[a]
+        st = ws.state
+        ypy, e, f, p3 = ws.c.likelihood_terms(st["x"], reml)
+        xa = st["x"]
+        s = ypy - e  # twice the score
         up = s > 0
-        lo_a = np.where(up, xa, lo[a])
-        hi_a = np.where(up, hi[a], xa)
-        lo[a], hi[a] = lo_a, hi_a
+        lo = np.where(up, xa, st["lo"])
+        hi = np.where(up, st["hi"], xa)
+        seen = st["seen"] | up  # a point with positive score was evaluated
         at_zero = (xa == 0) & ~up  # boundary maximum at tau^2 = 0
-        o = obs2[a]
-        newton = xa + s / o
-        fisher = xa + s / fisher2[a]
-        inside_n = (o > 0) & (newton > lo_a) & (newton < hi_a)
-        inside_f = (fisher > lo_a) & (fisher < hi_a)
-        bisect = np.where(np.isfinite(hi_a), 0.5 * (lo_a + hi_a), 2.0 * xa + scale[a])
-        xn = np.where(inside_n, newton, np.where(inside_f, fisher, bisect))
-        # project onto 0 the first time a step leaves the parameter space
-        xn = np.where((~inside_n) & (fisher <= 0) & (lo_a == 0) & (xa > 0), 0.0, xn)
-        xn = np.where(at_zero | (s == 0), xa, xn)
-        size = tol * (scale[a] + xn)
-        done = at_zero | (s == 0) | (np.abs(xn - xa) <= size) | (hi_a - lo_a <= size)
-        x[a] = xn
-        it[a] += 1
-        conv[a[done]] = True
-        active[a[done]] = False
-        c = c.restrict(active, int(kc[active].sum()))
-    return x, conv, it
+        dg = 2.0 * e * p3 - f * ypy  # ypy^2 * dg/dx
+        use_newton = (dg > 0) & (ypy > 0)
+        step = np.where(use_newton, ypy * s / dg, s / f)
+        size = tol * (st["sc"] + xa)
+        small = np.abs(step) <= size
+        c_main = np.maximum(xa + step, 0.0)
+        c_fish = np.maximum(xa + s / f, 0.0)
+        ok_main = ((c_main > lo) | ((c_main == 0) & ~seen)) & (c_main < hi)
+        ok_fish = ((c_fish > lo) | ((c_fish == 0) & ~seen)) & (c_fish < hi)
+        bisect = np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * xa + st["sc"])
+        # force bisection when the bracket did not halve over two iterations
+        width = hi - lo
+        slow = np.isfinite(width) & (width > 0.5 * st["w2"]) & ~small & (st["it"] >= 6)
+        st["w2"], st["w1"] = st["w1"], width
+        xn = np.where(ok_main | small, c_main, np.where(ok_fish, c_fish, bisect))
+        xn = np.where(slow, bisect, xn)
+        # If the score stays negative (no sign change found) for several
+        # steps, probe the boundary: either tau^2 = 0 is the maximum, or the
+        # probe gives a positive score and hence a bracket.
+        probe = ~seen & ~small & (xa > 0) & (st["it"] >= 4)
+        xn = np.where(probe, 0.0, xn)
+        xn = np.where(at_zero, 0.0, xn)
+        done = at_zero | small | (seen & (hi - lo <= size))
+        st["x"], st["lo"], st["hi"], st["seen"] = xn, lo, hi, seen
+        st["it"] = st["it"] + 1
+        st["conv"] = done
+        ws.retire(done, out)
+        if not ws.any():
+            break
+    ws.flush(out)
+    return out["x"], out["conv"], out["it"]
 
 
-def _fit(y, se, g, G, method, ci, level, tol, maxiter):
+def _per_df(fun, df):
+    """Evaluate ``fun`` once per distinct degrees-of-freedom value."""
+    u, inv = np.unique(df, return_inverse=True)
+    return fun(u)[inv]
+
+
+def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
     """Vectorized fit; returns a dict of per-group arrays."""
     v = se * se
     k = np.bincount(g, minlength=G)
@@ -578,7 +651,8 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter):
     trP0 = sw0 - sw0_2 / sw0
     s2 = np.where(multi, dff / trP0, np.nan)  # "typical" within-study variance
     scale = kf / sw0  # harmonic mean of v: scale of the convergence tolerances
-    Q_pvalue = np.where(multi, stats.chi2.sf(Q, np.where(multi, dff, 1.0)), 1.0)
+    Q_pvalue = np.where(multi, special.chdtrc(np.where(multi, dff, 1.0), Q), 1.0)
+    ss = full.sum(yc * yc)  # sum of squares about the unweighted mean
 
     conv = np.ones(G, dtype=bool)
     iters = np.zeros(G, dtype=np.int64)
@@ -593,12 +667,12 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter):
         tau2_se = np.sqrt((2.0 * dff + 4.0 * tau2 * trP0 + 2.0 * tau2**2 * trPP0) / trP0**2)
     elif method in ("REML", "ML"):
         # starting value: Hedges (HE) estimator, as metafor
-        he = full.sum(yc * yc) / dff - full.sum(v) / kf
+        he = ss / dff - full.sum(v) / kf
         init = np.where(multi, np.maximum(he, 0.0), 0.0)
         tau2, conv, iters = _scoring(full, init, multi, scale, method == "REML", tol, maxiter)
     else:  # PM
         start = multi & (Q > dff)
-        tau2, conv, iters = _solve_qgen(full, dff, start, Q, D0, scale, tol, maxiter)
+        tau2, conv, iters = _solve_qgen(full, dff, start, Q, D0, ss, scale, tol, maxiter)
     tau2 = np.where(multi, tau2, 0.0)
 
     # --- final weighted estimate at tau^2 -------------------------------
@@ -640,10 +714,10 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter):
 
     # --- inference for the pooled estimate ---------------------------------
     if ci == "z":
-        crit = np.full(G, stats.norm.isf(alpha / 2))
+        crit = np.full(G, -special.ndtri(alpha / 2))
         se_est = np.sqrt(var)
         statistic = estimate / se_est
-        pvalue = 2.0 * stats.norm.sf(np.abs(statistic))
+        pvalue = 2.0 * special.ndtr(-np.abs(statistic))
     else:
         # Knapp & Hartung (2003): scale the variance by Q_RE/(k-1), t_{k-1};
         # not truncated at 1 (metafor's default).  metafor sets the factor to
@@ -652,9 +726,9 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter):
         s2w = np.where(multi, s2w, 1.0)
         se_est = np.sqrt(s2w * var)
         df_safe = np.where(multi, dff, 1.0)
-        crit = np.where(multi, stats.t.isf(alpha / 2, df_safe), np.nan)
+        crit = np.where(multi, _per_df(lambda d: -special.stdtrit(d, alpha / 2), df_safe), np.nan)
         statistic = estimate / se_est
-        pvalue = np.where(multi, 2.0 * stats.t.sf(np.abs(statistic), df_safe), np.nan)
+        pvalue = np.where(multi, 2.0 * special.stdtr(df_safe, -np.abs(statistic)), np.nan)
     ci_low = estimate - crit * se_est
     ci_high = estimate + crit * se_est
     pi_half = crit * np.sqrt(se_est**2 + tau2)
@@ -672,17 +746,17 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter):
     H2 = np.where(multi, H2, 1.0)
 
     # --- Q-profile CI for tau^2 (Viechtbauer, 2007) ------------------------
-    if method == "FE":
+    if method == "FE" or not tau2_ci:
         t2_lo = np.full(G, np.nan)
         t2_hi = np.full(G, np.nan)
     else:
         df_safe = np.where(multi, dff, 1.0)
-        crit_u = stats.chi2.isf(alpha / 2, df_safe)
-        crit_l = stats.chi2.ppf(alpha / 2, df_safe)
+        crit_u = _per_df(lambda d: special.chdtri(d, alpha / 2), df_safe)
+        crit_l = _per_df(lambda d: special.chdtri(d, 1.0 - alpha / 2), df_safe)
         lo_start = multi & (Q > crit_u)
         hi_start = multi & (Q > crit_l)
-        t2_lo, c_lo, _ = _solve_qgen(full, crit_u, lo_start, Q, D0, scale, tol, maxiter)
-        t2_hi, c_hi, _ = _solve_qgen(full, crit_l, hi_start, Q, D0, scale, tol, maxiter)
+        t2_lo, c_lo, _ = _solve_qgen(full, crit_u, lo_start, Q, D0, ss, scale, tol, maxiter)
+        t2_hi, c_hi, _ = _solve_qgen(full, crit_l, hi_start, Q, D0, ss, scale, tol, maxiter)
         conv = conv & c_lo & c_hi
         t2_lo = np.where(multi, t2_lo, np.nan)
         t2_hi = np.where(multi, t2_hi, np.nan)
@@ -732,6 +806,7 @@ def random_effects_grouped(
     *,
     tol: float = 1e-10,
     maxiter: int = 100,
+    tau2_ci: bool = True,
 ) -> MetaResult:
     """Random-effects meta-analysis of many independent groups at once.
 
@@ -781,6 +856,10 @@ def random_effects_grouped(
         sampling variances.
     maxiter : int, keyword-only, default 100
         Maximum number of iterations of each iterative step.
+    tau2_ci : bool, keyword-only, default True
+        Compute the Q-profile interval for tau².  It is the most expensive
+        part of the fit for large inputs (two root searches); with ``False``
+        ``tau2_ci_low``/``tau2_ci_high`` are NaN.
 
     Returns
     -------
@@ -858,7 +937,7 @@ def random_effects_grouped(
     m, c, lev, tol_f, maxit = _check_options(method, ci, level, tol, maxiter)
     yv, sev, g, G = _check_data(y, se, groups)
     with np.errstate(all="ignore"):
-        out = _fit(yv, sev, g, G, m, c, lev, tol_f, maxit)
+        out = _fit(yv, sev, g, G, m, c, lev, tol_f, maxit, bool(tau2_ci))
     nbad = int((~out["converged"] & (out["k"] > 0)).sum())
     if nbad:
         warnings.warn(
@@ -879,6 +958,7 @@ def random_effects(
     *,
     tol: float = 1e-10,
     maxiter: int = 100,
+    tau2_ci: bool = True,
 ) -> MetaResult:
     """Random-effects meta-analysis of one set of studies.
 
@@ -904,6 +984,8 @@ def random_effects(
         Relative convergence tolerance of the iterative steps.
     maxiter : int, keyword-only, default 100
         Maximum number of iterations of each iterative step.
+    tau2_ci : bool, keyword-only, default True
+        Compute the Q-profile interval for tau² (NaN when ``False``).
 
     Returns
     -------
@@ -942,7 +1024,9 @@ def random_effects(
     """
     m, c, lev, tol_f, maxit = _check_options(method, ci, level, tol, maxiter)
     yv, sev, g, G = _check_data(y, se, None)
-    res = random_effects_grouped(yv, sev, g, method=m, ci=c, level=lev, tol=tol_f, maxiter=maxit)
+    res = random_effects_grouped(
+        yv, sev, g, method=m, ci=c, level=lev, tol=tol_f, maxiter=maxit, tau2_ci=tau2_ci
+    )
     scalars = {}
     for name in _FIELDS_NUMERIC:
         val = getattr(res, name)[0]
