@@ -47,6 +47,9 @@ def segment_quantile(
     values = np.asarray(values, dtype=float)
     if weights is None:
         weights = np.ones_like(values)
+    keep = weights > 0  # zero-weight members take no part (and must not break ties)
+    if not keep.all():
+        values, codes, weights = values[keep], codes[keep], weights[keep]
     order = np.lexsort((values, codes))
     v, c, w = values[order], codes[order], weights[order]
     total = np.bincount(c, weights=w, minlength=n)

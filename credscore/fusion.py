@@ -126,29 +126,12 @@ def _estimates_table(cs: ClaimSet, post, level: float) -> Table:
     nq = cs.n_quantities
     logq = cs.log_scale
     qs = post.quantiles([0.5, (1 - level) / 2, (1 + level) / 2])
-    mean_m, sd_m = post.moments()
-    # natural-unit moments of log quantities: E[exp(x)], sd of exp(x)
-    mean = mean_m.copy()
-    sd = sd_m.copy()
-    idx = np.flatnonzero(logq)
-    if len(idx):
-        m1, m2 = np.empty(len(idx)), np.empty(len(idx))
-        inv = np.empty(nq, dtype=np.int64)
-        inv[idx] = np.arange(len(idx))
-        for part, x, p in post.blocks(idx):
-            shift = x[:, :1]
-            w = np.ones(x.shape[1])
-            w[0] = w[-1] = 0.5
-            w = w[None, :] * post.step[part][:, None]
-            e = np.exp(x - shift)
-            a = np.sum(w * p * e, axis=1)
-            b = np.sum(w * p * e * e, axis=1)
-            m1[inv[part]] = a * np.exp(shift[:, 0])
-            m2[inv[part]] = np.sqrt(np.maximum(b - a * a, 0.0)) * np.exp(shift[:, 0])
-        mean[idx], sd[idx] = m1, m2
+    mean, sd = post.moments()
     mode = post.mode()
-    if len(idx):
-        mode[idx] = np.exp(_mode_natural(post, idx))
+    idx = np.flatnonzero(logq)
+    if len(idx):  # natural units: moments and mode of exp(x)
+        mean[idx], sd[idx] = post.moments(idx, exp=True)
+        mode[idx] = np.exp(post.mode(idx, exp=True))
     back = np.where(logq[:, None], np.exp(qs), qs)
     units = np.empty(nq, dtype=object)
     units[cs.quantity[::-1]] = cs.unit[::-1]  # first stated unit per quantity
@@ -168,27 +151,9 @@ def _estimates_table(cs: ClaimSet, post, level: float) -> Table:
         "high": back[:, 2],
         "level": np.full(nq, level),
         "log_evidence": post.log_evidence,
-        "grid": np.where(post.robust, "robust", "fast").astype(object),
+        "grid_attempts": post.attempts,
+        "resolved": post.resolved,
     })
-
-
-def _mode_natural(post, idx: np.ndarray) -> np.ndarray:
-    """Mode of the density of exp(x): maximise log p(x) - x on the grid, refined by a parabola."""
-    out = np.empty(len(idx))
-    inv = np.empty(post.n, dtype=np.int64)
-    inv[idx] = np.arange(len(idx))
-    for part, x, p in post.blocks(idx):
-        with np.errstate(divide="ignore"):
-            lp = np.log(p) - x
-        j = np.argmax(lp, axis=1)
-        r = np.arange(len(part))
-        g = lp.shape[1]
-        jm, jp = np.clip(j - 1, 0, g - 1), np.clip(j + 1, 0, g - 1)
-        den = lp[r, jm] - 2 * lp[r, j] + lp[r, jp]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shift = np.where((jm < j) & (jp > j) & (den < 0), 0.5 * (lp[r, jm] - lp[r, jp]) / den, 0.0)
-        out[inv[part]] = x[r, j] + np.clip(np.nan_to_num(shift), -0.5, 0.5) * post.step[part]
-    return out
 
 
 def _claims_table(cs: ClaimSet, p_acc: np.ndarray) -> Table:

@@ -1,26 +1,34 @@
 """Exact grid posteriors of every quantity, and their summaries.
 
-The posterior of a quantity's model-space value x is computed on a uniform
-grid, in log space, for many quantities at once in bounded-memory 2-D blocks
-(quantities × grid points):
+The posterior of a quantity's model-space value x is computed on a grid in
+log space, for many quantities at once, in bounded-memory 2-D blocks
+(quantities × grid points). The grid is uniform in a stretched coordinate u,
 
-1. **Locate** (O(claims)): a few iteratively reweighted steps of a Gaussian
-   approximation of the mixture give a centre m and scale s per quantity.
-2. **Fast pass**: a grid of ``grid_size`` points on m ± 10 s. It is accepted
-   when the log posterior at both ends is at least 30 below its maximum,
-   the mode is resolved (its local curvature scale spans at least two grid
-   steps), and no claim centre outside the window has a log posterior within
-   30 of the maximum (no separate mode was missed).
-3. **Robust pass** for the rest: a ``robust_grid_size`` grid over every
-   claim's reach (±8 error scales) within the prior's support, zoomed onto
-   the region holding the mass until the mode is resolved.
+.. math:: x(u) = c + a \\sinh(u),
 
-On a uniform grid that covers the mass the trapezoid rule is spectrally
-accurate for smooth densities (Trefethen & Weideman 2014, "The exponentially
-convergent trapezoidal rule", *SIAM Review* 56(3)), so means and variances are
-exact to rounding; the CDF is integrated cell by cell with an end-point
-corrected trapezoid rule (O(h⁴)) and inverted by cubic Hermite interpolation
-with the density as slope, so quantiles are accurate to O(h⁴).
+fine (spacing ≈ a·du) near the centre c and geometric in the tails, and spans
+the whole support of the quantity's prior. A mixture posterior has a sharp
+peak where its accurate claims agree and broad shoulders where one of them
+may be wild; the sinh grid resolves both with few points. The density in u,
+q(u) = p(x(u)) x'(u), is smooth and vanishes at both ends, so the trapezoid
+rule in u is spectrally accurate (Trefethen & Weideman 2014, "The
+exponentially convergent trapezoidal rule", *SIAM Review* 56(3); the sinh map
+is that of Takahasi & Mori 1974 quadrature): means and variances are exact to
+rounding. The CDF is integrated cell by cell over the quintic Hermite
+interpolant of q, with derivatives from the FFT, and inverted by Newton's
+method, so quantiles are accurate to about 1e-6 posterior sd.
+
+Per quantity:
+
+1. **Locate** (O(claims)): a few reweighted steps of a Gaussian approximation
+   of the mixture give the centre c and a scale s; the stretch is a = 2.5 s.
+2. **Evaluate** on ``grid_size`` points and check: the mode is resolved (its
+   local sd spans at least two grid steps) and no claim centre in a region the
+   grid does not resolve has a log posterior within 30 of the maximum (no
+   separate narrow mode was missed).
+3. **Retry** what failed, re-centred on the best point found and with a
+   smaller stretch, then with ``robust_grid_size`` points; what still fails
+   is flagged unresolved (with a :class:`GridResolutionWarning`).
 """
 
 from __future__ import annotations
@@ -34,35 +42,78 @@ import numpy as np
 from .exceptions import GridResolutionWarning
 from .likelihood import SHAPE_INTERVAL, SHAPE_POINT, ClaimModel, log_terms
 
-__all__ = ["GridPosterior", "compute_posteriors", "DEFAULT_GRID_SIZE"]
+__all__ = ["GridPosterior", "compute_posteriors", "DEFAULT_GRID_SIZE", "DEFAULT_ROBUST_GRID_SIZE"]
 
-DEFAULT_GRID_SIZE = 64
+DEFAULT_GRID_SIZE = 128
 DEFAULT_ROBUST_GRID_SIZE = 512
-_WINDOW_SDS = 12.0
-_TAIL = 30.0  # log-density drop that counts as "no mass"
-_CHUNK = 1 << 21  # grid cells per block
+_TAIL = 30.0  # a log-density this far below the maximum holds no mass
+_CHUNK = 1 << 17  # claim × grid cells per block (about 1 MB: stays in cache)
+_ATTEMPTS = 4
+_STRETCH = 2.5  # stretch a in units of the located sd: near-uniform spacing over ±2.5 sd
+
+
+# ------------------------------------------------------------------ mapping
+def _to_x(u: np.ndarray, c: np.ndarray, a: np.ndarray) -> np.ndarray:
+    return np.where(a > 0, c + a * np.sinh(u), u)
+
+
+def _to_u(x: np.ndarray, c: np.ndarray, a: np.ndarray) -> np.ndarray:
+    return np.where(a > 0, np.arcsinh((x - c) / np.where(a > 0, a, 1.0)), x)
+
+
+def _log_jac(u: np.ndarray, a: np.ndarray) -> np.ndarray:
+    logcosh = np.log(np.cosh(np.clip(u, -700.0, 700.0)))
+    return np.where(a > 0, np.log(np.where(a > 0, a, 1.0)) + logcosh, 0.0)
+
+
+def _trap_weights(g: int, step: np.ndarray) -> np.ndarray:
+    """Quadrature weights on a uniform grid: the trapezoid rule with Gregory end
+    corrections (3/8, 7/6, 23/24; exact for cubics), which keep its spectral
+    accuracy where the density vanishes at the ends and make it O(h⁴) where
+    the prior's support cuts the density (Press et al., *Numerical Recipes*,
+    3rd ed., eq. 4.1.14)."""
+    w = np.ones(g)
+    if g >= 6:
+        w[:3] = w[-3:][::-1] = (3 / 8, 7 / 6, 23 / 24)
+    else:
+        w[0] = w[-1] = 0.5
+    return w[None, :] * step[:, None]
+
+
+@attrs.frozen
+class Block:
+    """Quantities ``part`` sharing a grid size: u nodes, x nodes, density q(u), quadrature weights."""
+
+    part: np.ndarray
+    u: np.ndarray
+    x: np.ndarray
+    q: np.ndarray
+    w: np.ndarray
 
 
 @attrs.frozen(eq=False)
 class GridPosterior:
-    """Posterior densities of many quantities on uniform grids (model space).
+    """Posterior densities of many quantities on stretched grids (model space).
 
-    Quantity i has ``size[i]`` points ``start[i] + step[i] * k`` and density
-    values ``density[offset[i] : offset[i] + size[i]]`` normalised so that
-    their trapezoid integral is 1. ``log_evidence[i]`` is the log marginal
-    likelihood (up to the constant of the flat prior's width), ``resolved[i]``
-    whether the grid met its resolution checks, ``robust[i]`` whether the
-    robust pass was needed.
+    Quantity i has ``size[i]`` nodes u_k = ``start[i] + step[i] * k``, mapped to
+    x_k = ``centre[i] + stretch[i] * sinh(u_k)`` (x_k = u_k where ``stretch`` is
+    0), and density values q(u_k) = p(x_k) dx/du in
+    ``density[offset[i] : offset[i] + size[i]]``, normalised so that their
+    trapezoid integral in u is 1. ``log_evidence[i]`` is the log marginal
+    likelihood (up to the constant of a flat prior's width); ``resolved[i]``
+    whether the grid passed its checks; ``attempts[i]`` how many grids it took.
     """
 
     start: np.ndarray
     step: np.ndarray
     size: np.ndarray
     offset: np.ndarray
+    centre: np.ndarray
+    stretch: np.ndarray
     density: np.ndarray
     log_evidence: np.ndarray
     resolved: np.ndarray
-    robust: np.ndarray
+    attempts: np.ndarray
 
     @property
     def n(self) -> int:
@@ -70,81 +121,99 @@ class GridPosterior:
         return int(self.start.shape[0])
 
     def grid(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """Grid points and density of quantity ``i``."""
-        k = np.arange(self.size[i])
-        d = self.density[self.offset[i] : self.offset[i] + self.size[i]]
-        return self.start[i] + self.step[i] * k, d
+        """Grid nodes x and posterior density p(x) of quantity ``i`` (model space)."""
+        u = self.start[i] + self.step[i] * np.arange(self.size[i])
+        q = self.density[self.offset[i] : self.offset[i] + self.size[i]]
+        a = np.asarray(self.stretch[i])
+        return _to_x(u, self.centre[i], a), q * np.exp(-_log_jac(u, a))
 
     def blocks(self, idx: np.ndarray | None = None):
-        """Yield ``(indices, x, p)`` 2-D blocks of quantities sharing a grid size."""
+        """Yield :class:`Block` views of quantities ``idx`` grouped by grid size."""
         idx = np.arange(self.n) if idx is None else np.asarray(idx)
         for g in np.unique(self.size[idx]):
+            g = int(g)
             sel = idx[self.size[idx] == g]
             k = np.arange(g)
-            for c0 in range(0, len(sel), max(1, _CHUNK // int(g))):
-                part = sel[c0 : c0 + max(1, _CHUNK // int(g))]
-                x = self.start[part][:, None] + self.step[part][:, None] * k
-                p = self.density[self.offset[part][:, None] + k]
-                yield part, x, p
+            per = max(1, _CHUNK // g)
+            for c0 in range(0, len(sel), per):
+                part = sel[c0 : c0 + per]
+                u = self.start[part][:, None] + self.step[part][:, None] * k
+                x = _to_x(u, self.centre[part][:, None], self.stretch[part][:, None])
+                q = self.density[self.offset[part][:, None] + k]
+                yield Block(part, u, x, q, _trap_weights(g, self.step[part]))
+
+    def _collect(self, idx, fn, width=None):
+        idx = np.arange(self.n) if idx is None else np.asarray(idx)
+        out = np.empty((len(idx),) if width is None else (len(idx), width))
+        inv = np.empty(self.n, dtype=np.int64)
+        inv[idx] = np.arange(len(idx))
+        for b in self.blocks(idx):
+            out[inv[b.part]] = fn(b)
+        return out
 
     # ------------------------------------------------------------ summaries
-    def moments(self, idx: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and sd in model space."""
-        idx = np.arange(self.n) if idx is None else np.asarray(idx)
-        mean, sd = np.empty(len(idx)), np.empty(len(idx))
-        pos = _positions(idx)
-        for part, x, p in self.blocks(idx):
-            w = _trap_weights(p.shape[1], self.step[part])
-            m = np.sum(w * p * x, axis=1)
-            v = np.sum(w * p * (x - m[:, None]) ** 2, axis=1)
-            mean[pos(part)], sd[pos(part)] = m, np.sqrt(np.maximum(v, 0.0))
-        return mean, sd
+    def moments(self, idx: np.ndarray | None = None, exp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and sd of x (or of exp(x) with ``exp=True``)."""
 
-    def mode(self, idx: np.ndarray | None = None) -> np.ndarray:
-        """Posterior mode (grid maximum refined by a parabola through log densities)."""
-        idx = np.arange(self.n) if idx is None else np.asarray(idx)
-        out = np.empty(len(idx))
-        pos = _positions(idx)
-        for part, x, p in self.blocks(idx):
-            j = np.argmax(p, axis=1)
-            r = np.arange(len(part))
-            jm, jp = np.clip(j - 1, 0, p.shape[1] - 1), np.clip(j + 1, 0, p.shape[1] - 1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                l0, lm, lp = np.log(p[r, j]), np.log(p[r, jm]), np.log(p[r, jp])
-                den = lm - 2 * l0 + lp
-                shift = np.where((jm < j) & (jp > j) & (den < 0), 0.5 * (lm - lp) / den, 0.0)
-            out[pos(part)] = x[r, j] + np.clip(np.nan_to_num(shift), -0.5, 0.5) * self.step[part]
-        return out
+        def fn(b: Block) -> np.ndarray:
+            if exp:
+                shift = np.max(b.x, axis=1, keepdims=True)
+                v = np.exp(b.x - shift)
+                m1 = np.sum(b.w * b.q * v, axis=1)
+                m2 = np.sum(b.w * b.q * v * v, axis=1)
+                scale = np.exp(shift[:, 0])
+                return np.stack([m1 * scale, np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) * scale], axis=1)
+            m = np.sum(b.w * b.q * b.x, axis=1)
+            var = np.sum(b.w * b.q * (b.x - m[:, None]) ** 2, axis=1)
+            return np.stack([m, np.sqrt(np.maximum(var, 0.0))], axis=1)
 
-    def cdf_nodes(self, p: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """CDF at the nodes and the density's first two derivatives (normalised).
+        out = self._collect(idx, fn, 2)
+        return out[:, 0], out[:, 1]
 
-        Each cell is integrated exactly over the quintic Hermite interpolant of
-        the density (values and fourth-order finite-difference derivatives).
+    def mode(self, idx: np.ndarray | None = None, exp: bool = False) -> np.ndarray:
+        """Posterior mode of x (or the mode of the density of exp(x) with ``exp=True``).
+
+        The grid maximum is refined by Newton's method on the trigonometric
+        interpolant of the density (exact for smooth densities), or by a
+        parabola through the log densities where the density is cut by the
+        prior's support.
         """
-        h = step[:, None]
-        p = p / _norm(p, step)[:, None]
-        d1, d2 = _derivatives(p, h)
-        cell = h * (0.5 * (p[:, 1:] + p[:, :-1]) + h * (d1[:, :-1] - d1[:, 1:]) / 10.0
-                    + h * h * (d2[:, :-1] + d2[:, 1:]) / 120.0)
-        cell = np.maximum(cell, 0.0)
-        F = np.concatenate([np.zeros((p.shape[0], 1)), np.cumsum(cell, axis=1)], axis=1)
-        total = F[:, -1:]
-        return F / total, p / total, d1 / total
+
+        def fn(b: Block) -> np.ndarray:
+            a = self.stretch[b.part][:, None]
+            c = self.centre[b.part]
+            with np.errstate(divide="ignore"):
+                lp = np.log(b.q) - _log_jac(b.u, a) - (b.x if exp else 0.0)
+            j = np.argmax(lp, axis=1)
+            r = np.arange(len(b.part))
+            g = lp.shape[1]
+            jm, jp = np.clip(j - 1, 0, g - 1), np.clip(j + 1, 0, g - 1)
+            den = lp[r, jm] - 2 * lp[r, j] + lp[r, jp]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                shift = np.where((jm < j) & (jp > j) & (den < 0), 0.5 * (lp[r, jm] - lp[r, jp]) / den, 0.0)
+            t = j + np.clip(np.nan_to_num(shift), -0.5, 0.5)
+            smooth = np.maximum(b.q[:, 0], b.q[:, -1]) < 1e-10 * np.max(b.q, axis=1)
+            if smooth.any():
+                t[smooth] = _newton_mode(b.q[smooth], self.start[b.part][smooth], self.step[b.part][smooth],
+                                         a[smooth, 0], c[smooth], j[smooth], exp)
+            u = self.start[b.part] + t * self.step[b.part]
+            return _to_x(u, c, a[:, 0])
+
+        return self._collect(idx, fn)
 
     def quantiles(self, probs, idx: np.ndarray | None = None) -> np.ndarray:
-        """Posterior quantiles in model space, shape (len(idx), len(probs))."""
+        """Posterior quantiles of x, shape (len(idx), len(probs))."""
         probs = np.atleast_1d(np.asarray(probs, dtype=float))
-        idx = np.arange(self.n) if idx is None else np.asarray(idx)
-        out = np.empty((len(idx), len(probs)))
-        pos = _positions(idx)
-        for part, x, p in self.blocks(idx):
-            F, f, df = self.cdf_nodes(p, self.step[part])
-            out[pos(part)] = _invert(F, f, df, self.start[part], self.step[part], probs)
-        return out
+
+        def fn(b: Block) -> np.ndarray:
+            F, f, df = _cdf_nodes(b.q, self.step[b.part])
+            u = _invert(F, f, df, self.start[b.part], self.step[b.part], probs)
+            return _to_x(u, self.centre[b.part][:, None], self.stretch[b.part][:, None])
+
+        return self._collect(idx, fn, len(probs))
 
     def shortest_interval(self, level: float, idx: np.ndarray | None = None, n_candidates: int = 401) -> np.ndarray:
-        """Shortest interval holding ``level`` mass (the HPD interval of a unimodal posterior)."""
+        """Shortest interval of x holding ``level`` mass (the HPD interval of a unimodal posterior)."""
         idx = np.arange(self.n) if idx is None else np.asarray(idx)
         alphas = np.linspace(0.0, 1.0 - level, n_candidates)
         lo = self.quantiles(alphas, idx)
@@ -154,54 +223,39 @@ class GridPosterior:
         return np.stack([lo[r, j], hi[r, j]], axis=1)
 
     def cdf_at(self, values: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Posterior CDF of quantity ``idx[k]`` at ``values[k]`` (model space)."""
+        """Posterior CDF of quantity ``idx[k]`` at x = ``values[k]``."""
         idx = np.asarray(idx)
         values = np.asarray(values, dtype=float)
         out = np.empty(len(idx))
-        order = np.argsort(idx, kind="stable")
-        uniq, first = np.unique(idx[order], return_index=True)
-        for part, x, p in self.blocks(uniq):
-            F, f, df = self.cdf_nodes(p, self.step[part])
-            rowpos = np.searchsorted(uniq, part)
-            for_rows = np.isin(idx, part)
-            k = np.flatnonzero(for_rows)
-            r = np.searchsorted(part, idx[k]) if np.all(np.diff(part) > 0) else np.array([np.flatnonzero(part == i)[0] for i in idx[k]])
-            del rowpos
-            h = self.step[part][r]
-            u = (values[k] - self.start[part][r]) / h
-            j = np.clip(np.floor(u).astype(np.int64), 0, p.shape[1] - 2)
-            t = np.clip(u - j, 0.0, 1.0)
+        uniq = np.unique(idx)
+        for b in self.blocks(uniq):
+            F, f, df = _cdf_nodes(b.q, self.step[b.part])
+            k = np.flatnonzero(np.isin(idx, b.part))
+            r = np.searchsorted(b.part, idx[k])
+            h = self.step[b.part][r]
+            u = _to_u(values[k], self.centre[b.part][r], self.stretch[b.part][r])
+            t_all = (u - self.start[b.part][r]) / h
+            g = b.q.shape[1]
+            j = np.clip(np.floor(t_all).astype(np.int64), 0, g - 2)
+            t = np.clip(t_all - j, 0.0, 1.0)
             val = _quintic(F[r, j], F[r, j + 1], f[r, j] * h, f[r, j + 1] * h, df[r, j] * h * h, df[r, j + 1] * h * h, t)
-            out[k] = np.where(u < 0, 0.0, np.where(u > p.shape[1] - 1, 1.0, np.clip(val, 0.0, 1.0)))
-        del first
+            out[k] = np.where(t_all < 0, 0.0, np.where(t_all > g - 1, 1.0, np.clip(val, 0.0, 1.0)))
         return out
 
 
-def _positions(idx: np.ndarray):
-    """Map quantity indices back to their positions in ``idx``."""
-    inv = np.empty(int(idx.max()) + 1 if len(idx) else 0, dtype=np.int64)
-    inv[idx] = np.arange(len(idx))
-    return lambda part: inv[part]
-
-
-def _trap_weights(g: int, step: np.ndarray) -> np.ndarray:
-    w = np.ones(g)
-    w[0] = w[-1] = 0.5
-    return w[None, :] * step[:, None]
-
-
-def _norm(p: np.ndarray, step: np.ndarray) -> np.ndarray:
-    return np.sum(_trap_weights(p.shape[1], step) * p, axis=1)
+# ------------------------------------------------------- CDF and its inverse
+def _norm(q: np.ndarray, step: np.ndarray) -> np.ndarray:
+    return np.sum(_trap_weights(q.shape[1], step) * q, axis=1)
 
 
 def _derivatives(p: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and second derivatives of the density along axis 1.
 
-    Rows whose density vanishes at both ends (below 1e-10 of the maximum: the
-    grid holds all the mass) are differentiated spectrally with the FFT, which
-    is exact to rounding for smooth densities sampled this finely (Trefethen,
-    *Spectral Methods in MATLAB*, 2000, ch. 3). Other rows (a density cut by
-    the prior's support) use fourth-order central differences.
+    Rows whose density vanishes at both ends (below 1e-10 of the maximum) are
+    differentiated spectrally with the FFT, exact to rounding for smooth
+    densities sampled this finely (Trefethen, *Spectral Methods in MATLAB*,
+    2000, ch. 3). Other rows (a density cut by the prior's support) use
+    fourth-order central differences.
     """
     g = p.shape[1]
     d1 = np.gradient(p, axis=1, edge_order=2) / h
@@ -213,9 +267,8 @@ def _derivatives(p: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d2[:, 2:-2] = (-p[:, 4:] + 16 * p[:, 3:-1] - 30 * p[:, 2:-2] + 16 * p[:, 1:-3] - p[:, :-4]) / (12 * h * h)
     smooth = np.maximum(p[:, 0], p[:, -1]) < 1e-10 * np.max(p, axis=1)
     if smooth.any():
-        ps = p[smooth]
-        hs = h[smooth] if np.ndim(h) else h
-        spec = np.fft.rfft(ps, axis=1)
+        hs = h[smooth]
+        spec = np.fft.rfft(p[smooth], axis=1)
         k = 2 * np.pi * np.fft.rfftfreq(g)  # per grid step
         ik = 1j * k
         if g % 2 == 0:
@@ -223,6 +276,60 @@ def _derivatives(p: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d1[smooth] = np.fft.irfft(ik * spec, n=g, axis=1) / hs
         d2[smooth] = np.fft.irfft(-(k * k) * spec, n=g, axis=1) / (hs * hs)
     return d1, d2
+
+
+def _trig(spec: np.ndarray, g: int, t: np.ndarray, deriv: int) -> np.ndarray:
+    """Trigonometric interpolant (from ``rfft`` coefficients) or its derivative, at positions t (in steps)."""
+    k = np.arange(spec.shape[1])
+    om = 2 * np.pi * k / g
+    weight = np.full(spec.shape[1], 2.0)
+    weight[0] = 1.0
+    if g % 2 == 0:
+        weight[-1] = 1.0 if deriv % 2 == 0 else 0.0
+    coef = spec * weight * (1j * om) ** deriv
+    return np.real(np.sum(coef * np.exp(1j * om * t[:, None]), axis=1)) / g
+
+
+def _newton_mode(q, start, step, a, c, j, exp):
+    """Maximise log q(u) - log x'(u) [- x(u)] by Newton's method on the trigonometric interpolant of q."""
+    g = q.shape[1]
+    spec = np.fft.rfft(q, axis=1)
+    t = j.astype(float)
+    for _ in range(12):
+        u = start + step * t
+        q0 = _trig(spec, g, t, 0)
+        q1 = _trig(spec, g, t, 1) / step
+        q2 = _trig(spec, g, t, 2) / (step * step)
+        stretched = a > 0
+        d1 = q1 / q0 - np.where(stretched, np.tanh(u), 0.0)
+        d2 = (q2 * q0 - q1 * q1) / (q0 * q0) - np.where(stretched, 1.0 / np.cosh(u) ** 2, 0.0)
+        if exp:
+            d1 = d1 - np.where(stretched, a * np.cosh(u), 1.0)
+            d2 = d2 - np.where(stretched, a * np.sinh(u), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delta = np.where((d2 < 0) & (q0 > 0), -d1 / d2 / step, 0.0)
+        delta = np.clip(np.nan_to_num(delta), -0.5, 0.5)
+        t = np.clip(t + delta, j - 1.0, j + 1.0)
+        if np.max(np.abs(delta), initial=0.0) < 1e-12:
+            break
+    return t
+
+
+def _cdf_nodes(q: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CDF at the nodes, and the normalised density and its derivative.
+
+    Each cell is integrated exactly over the quintic Hermite interpolant of
+    the density (values, first and second derivatives).
+    """
+    h = step[:, None]
+    q = q / _norm(q, step)[:, None]
+    d1, d2 = _derivatives(q, h)
+    cell = h * (0.5 * (q[:, 1:] + q[:, :-1]) + h * (d1[:, :-1] - d1[:, 1:]) / 10.0
+                + h * h * (d2[:, :-1] + d2[:, 1:]) / 120.0)
+    cell = np.maximum(cell, 0.0)
+    F = np.concatenate([np.zeros((q.shape[0], 1)), np.cumsum(cell, axis=1)], axis=1)
+    total = F[:, -1:]
+    return F / total, q / total, d1 / total
 
 
 def _quintic(y0, y1, d0, d1, s0, s1, t):
@@ -246,12 +353,10 @@ def _quintic_slope(y0, y1, d0, d1, s0, s1, t):
 
 
 def _invert(F, f, df, start, step, probs):
-    """Solve F(x) = p per row; F is quintic Hermite between nodes (F' = f, F'' = f')."""
+    """Solve F(u) = p per row; F is quintic Hermite between nodes (F' = f, F'' = f')."""
     n, g = F.shape
     r = np.arange(n)[:, None]
-    j = np.empty((n, len(probs)), dtype=np.int64)
-    for k, pr in enumerate(probs):  # one pass per probability level
-        j[:, k] = np.clip(np.sum(F < pr, axis=1) - 1, 0, g - 2)
+    j = np.clip((F[:, :, None] < probs[None, None, :]).sum(axis=1) - 1, 0, g - 2)
     h = step[:, None]
     c = (F[r, j], F[r, j + 1], f[r, j] * h, f[r, j + 1] * h, df[r, j] * h * h, df[r, j + 1] * h * h)
     target = np.broadcast_to(probs, j.shape)
@@ -277,127 +382,94 @@ def _invert(F, f, df, start, step, probs):
 
 
 # ---------------------------------------------------------------- engine
+def _locate(model: ClaimModel, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and scale per quantity from a reweighted Gaussian approximation (O(claims)).
 
-
-def _locate(model: ClaimModel, iterations: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Centre and scale per quantity from a reweighted Gaussian approximation (O(claims))."""
+    Quantities with no finite statement (bounds only) get the middle of their
+    prior's support and a twentieth of its width.
+    """
     from ._segments import segment_quantile, segment_sum
 
     nq, q = model.n_quantities, model.quantity
     finite = np.isfinite(model.lo) & np.isfinite(model.hi)
     width = np.where(finite, model.hi - model.lo, 0.0)
-    var = model.sigma ** 2 + width ** 2 / 12.0
-    w = np.where(finite, 1.0 / var, 0.0)
+    w = np.where(finite, 1.0 / (model.sigma**2 + width**2 / 12.0), 0.0)
     has = segment_sum(w, q, nq) > 0
     y = np.where(finite, model.centre, 0.0)
     m = segment_quantile(y, q, nq, weights=np.where(finite, np.sqrt(w), 0.0))
     m = np.where(has, m, 0.5 * (model.prior_lo + model.prior_hi))
+    lb = model.log_1mrho + model.log_wild
     r = np.ones_like(w)
     for _ in range(iterations):
-        z2 = (y - m[q]) ** 2 * w
-        la = model.log_rho - 0.5 * z2 + 0.5 * np.log(np.where(finite, w, 1.0)) - 0.9189385332046727
-        lb = model.log_1mrho + model.log_wild
-        with np.errstate(over="ignore", invalid="ignore"):
-            r = np.where(np.isfinite(lb), 1.0 / (1.0 + np.exp(np.clip(lb - la, -700, 700))), 1.0)
+        la = model.log_rho - 0.5 * (y - m[q]) ** 2 * w + 0.5 * np.log(np.where(finite, w, 1.0)) - 0.9189385332046727
+        r = np.where(np.isfinite(lb), 1.0 / (1.0 + np.exp(np.clip(lb - la, -700, 700))), 1.0)
         sw = segment_sum(r * w, q, nq)
-        ok = sw > 1e-300
-        m = np.where(ok & has, segment_sum(r * w * y, q, nq) / np.where(ok, sw, 1.0), m)
+        ok = has & (sw > 1e-300)
+        m = np.where(ok, segment_sum(r * w * y, q, nq) / np.where(ok, sw, 1.0), m)
     sw = segment_sum(r * w, q, nq)
-    s = np.where(sw > 0, 1.0 / np.sqrt(np.maximum(sw, 1e-300)), np.nan)
-    return m, s, has & np.isfinite(s) & (s > 0)
-
-
-def _log_prior(model: ClaimModel, qidx: np.ndarray, x: np.ndarray) -> np.ndarray:
-    mean, sd = model.prior_mean[qidx][:, None], model.prior_sd[qidx][:, None]
-    lp = np.where(np.isnan(mean), 0.0, -0.5 * ((x - np.nan_to_num(mean)) / np.where(np.isnan(sd), 1.0, sd)) ** 2)
-    outside = (x < model.prior_lo[qidx][:, None]) | (x > model.prior_hi[qidx][:, None])
-    return np.where(outside, -np.inf, lp)
-
-
-def _evaluate(model: ClaimModel, qidx: np.ndarray, start: np.ndarray, step: np.ndarray, g: int):
-    """Log posterior (unnormalised) on uniform grids for quantities ``qidx``, and P(accurate) per claim.
-
-    Returns (logpost (len(qidx), g), accurate (per claim row of these quantities, aligned with
-    ``rows``), rows).
-    """
-    counts = model.counts[qidx]
-    rows = _rows_of(model, qidx)
-    seg = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    k = np.arange(g)
-    x_q = start[:, None] + step[:, None] * k
-    lp = _log_prior(model, qidx, x_q)
-    owner = np.repeat(np.arange(len(qidx)), counts)
-    term, acc = log_terms(model, rows, x_q[owner])
-    lp = lp + np.add.reduceat(term, seg, axis=0)
-    return lp, acc, rows, owner
+    s = 1.0 / np.sqrt(np.where(sw > 1e-300, sw, np.nan))
+    fallback = (model.prior_hi - model.prior_lo) / 20.0
+    s = np.where(has & np.isfinite(s) & (s > 0), s, fallback)
+    return np.clip(m, model.prior_lo, model.prior_hi), s
 
 
 def _rows_of(model: ClaimModel, qidx: np.ndarray) -> np.ndarray:
     counts = model.counts[qidx]
-    first = model.starts[qidx]
-    offs = np.repeat(first - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    offs = np.repeat(model.starts[qidx] - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
     return np.arange(counts.sum()) + offs
 
 
+def _log_prior(model: ClaimModel, qidx: np.ndarray, x: np.ndarray) -> np.ndarray:
+    mean, sd = model.prior_mean[qidx][:, None], model.prior_sd[qidx][:, None]
+    return np.where(np.isnan(mean), 0.0, -0.5 * ((x - np.nan_to_num(mean)) / np.where(np.isnan(sd), 1.0, sd)) ** 2)
+
+
+def _log_posterior_at(model: ClaimModel, qidx: np.ndarray, x: np.ndarray):
+    """Unnormalised log p(x) for quantities ``qidx`` at x (len(qidx), k), and P(accurate | x) per claim."""
+    counts = model.counts[qidx]
+    rows = _rows_of(model, qidx)
+    owner = np.repeat(np.arange(len(qidx)), counts)
+    term, acc = log_terms(model, rows, x[owner])
+    seg = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return _log_prior(model, qidx, x) + np.add.reduceat(term, seg, axis=0), acc, rows, owner
+
+
+def _span(model: ClaimModel, qidx: np.ndarray, c: np.ndarray, a: np.ndarray, g: int):
+    """u-grid (start, step) whose sinh image spans the prior support of each quantity."""
+    u0 = np.arcsinh((model.prior_lo[qidx] - c) / a)
+    u1 = np.arcsinh((model.prior_hi[qidx] - c) / a)
+    return u0, (u1 - u0) / (g - 1)
+
+
 def _chunks(counts: np.ndarray, g: int):
-    """Split quantities into consecutive chunks of at most ~_CHUNK claim-grid cells."""
+    """Consecutive slices of quantities holding at most ~_CHUNK claim-grid cells each."""
     per = max(1, _CHUNK // g)
     cum = np.cumsum(counts)
-    bounds = np.searchsorted(cum, np.arange(per, cum[-1] + per, per), side="right") if len(cum) else []
-    prev = 0
-    for b in bounds:
-        b = max(int(b), prev + 1)
-        if prev >= len(counts):
-            break
-        yield prev, min(b, len(counts))
-        prev = min(b, len(counts))
-    if prev < len(counts):
-        yield prev, len(counts)
+    start = 0
+    while start < len(counts):
+        base = cum[start - 1] if start else 0
+        stop = int(np.searchsorted(cum, base + per, side="right"))
+        stop = max(stop, start + 1)
+        yield start, stop
+        start = stop
 
 
-def _normalise(lp: np.ndarray, step: np.ndarray):
-    mx = np.max(lp, axis=1)
-    p = np.exp(lp - mx[:, None])
-    z = _norm(p, step)
-    return p / z[:, None], mx + np.log(z)
-
-
-def _checks(lp: np.ndarray, step: np.ndarray, at_prior_lo: np.ndarray, at_prior_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(edges hold no mass, mode resolved) per row."""
-    mx = np.max(lp, axis=1)
-    edges = ((lp[:, 0] < mx - _TAIL) | at_prior_lo) & ((lp[:, -1] < mx - _TAIL) | at_prior_hi)
-    j = np.argmax(lp, axis=1)
-    r = np.arange(lp.shape[0])
-    g = lp.shape[1]
-    jm, jp = np.clip(j - 1, 0, g - 1), np.clip(j + 1, 0, g - 1)
-    with np.errstate(invalid="ignore"):
-        curv = -(lp[r, jm] - 2 * lp[r, j] + lp[r, jp])  # in units of step²
-    # local sd in steps = 1/sqrt(curv); require >= 2 steps (curv <= 0.25); flat tops are fine
-    resolved = ~(curv > 0.25) | ~np.isfinite(curv)
-    resolved &= np.isfinite(mx)
-    return edges, resolved
-
-
-def _anchor_check(model: ClaimModel, qidx: np.ndarray, lo: np.ndarray, hi: np.ndarray, mx: np.ndarray) -> np.ndarray:
-    """True where no claim centre outside [lo, hi] has log posterior above mx - _TAIL."""
+def _anchors_ok(model, qidx, c, a, u0, du, mx) -> np.ndarray:
+    """False where a claim centre the grid cannot resolve has log p within _TAIL of the maximum."""
     ok = np.ones(len(qidx), dtype=bool)
     rows = _rows_of(model, qidx)
     owner = np.repeat(np.arange(len(qidx)), model.counts[qidx])
-    c = model.centre[rows]
+    x = model.centre[rows]
+    u = np.arcsinh((x - c[owner]) / a[owner])
+    spacing = du[owner] * a[owner] * np.cosh(u)
     pointlike = (model.shape[rows] == SHAPE_POINT) | (model.shape[rows] == SHAPE_INTERVAL)
-    outside = pointlike & ((c < lo[owner]) | (c > hi[owner])) & (c > model.prior_lo[qidx][owner]) & (c < model.prior_hi[qidx][owner])
-    if not outside.any():
+    inside = (x > model.prior_lo[qidx][owner]) & (x < model.prior_hi[qidx][owner])
+    coarse = pointlike & inside & (spacing > 0.5 * model.sigma[rows])
+    if not coarse.any():
         return ok
-    a_owner = owner[outside]
-    a_x = c[outside]
-    # every claim of the anchor's quantity, evaluated at the anchor
-    counts = model.counts[qidx][a_owner]
-    pair_rows = _rows_of(model, qidx[a_owner])
-    pair_anchor = np.repeat(np.arange(len(a_x)), counts)
-    term, _ = log_terms(model, pair_rows, a_x[pair_anchor][:, None])
-    lp = np.bincount(pair_anchor, weights=term[:, 0], minlength=len(a_x))
-    lp += _log_prior(model, qidx[a_owner], a_x[:, None])[:, 0]
-    bad = lp > mx[a_owner] - _TAIL
+    a_owner, a_x = owner[coarse], x[coarse]
+    lp, _, _, _ = _log_posterior_at(model, qidx[a_owner], a_x[:, None])
+    bad = lp[:, 0] > mx[a_owner] - _TAIL
     ok[np.unique(a_owner[bad])] = False
     return ok
 
@@ -413,9 +485,9 @@ def compute_posteriors(
     ----------
     model : ClaimModel
     grid_size : int
-        Points of the fast-pass grid.
+        Grid points of the first attempts.
     robust_grid_size : int
-        Points of the robust-pass grid.
+        Grid points of the last attempts.
 
     Returns
     -------
@@ -424,121 +496,77 @@ def compute_posteriors(
         Posterior probability that each claim of ``model`` (in model order) is accurate.
     """
     nq = model.n_quantities
-    start = np.empty(nq)
-    step = np.empty(nq)
-    size = np.empty(nq, dtype=np.int64)
-    logev = np.empty(nq)
-    resolved = np.ones(nq, dtype=bool)
-    robust = np.zeros(nq, dtype=bool)
+    start, step, centre, stretch, logev = (np.empty(nq) for _ in range(5))
+    size = np.zeros(nq, dtype=np.int64)
+    attempts = np.zeros(nq, dtype=np.int64)
+    resolved = np.zeros(nq, dtype=bool)
     accurate = np.empty(len(model.claim))
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
 
-    m, s, has = _locate(model)
-    lo = np.maximum(m - _WINDOW_SDS * s, model.prior_lo)
-    hi = np.minimum(m + _WINDOW_SDS * s, model.prior_hi)
-    fast = np.flatnonzero(has & (hi > lo))
-    accepted_parts: list = []
-    retry_lo, retry_hi = lo.copy(), hi.copy()
-    retry = _fast_pass(model, fast, lo, hi, grid_size, accurate, start, step, size, logev, accepted_parts, retry_lo, retry_hi)
-    if len(retry):
-        _fast_pass(model, retry, retry_lo, retry_hi, grid_size, accurate, start, step, size, logev, accepted_parts, None, None)
-    done = np.zeros(nq, dtype=bool)
-    for gi, _ in accepted_parts:
-        done[gi] = True
-    rest = np.flatnonzero(~done)
-    robust[rest] = True
-    robust_parts = _robust(model, rest, robust_grid_size, accurate, start, step, size, logev, resolved) if len(rest) else []
-
-    # pack densities
-    sizes = size
-    offset = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-    density = np.empty(int(sizes.sum()))
-    for gi, p in accepted_parts + robust_parts:
-        density[offset[gi][:, None] + np.arange(p.shape[1])] = p
+    c, s = _locate(model)
+    a = _STRETCH * s
+    todo = np.arange(nq)
+    for attempt in range(_ATTEMPTS):
+        g = grid_size if attempt < _ATTEMPTS - 1 else max(grid_size, robust_grid_size)
+        last = attempt == _ATTEMPTS - 1
+        failed = []
+        for c0, c1 in _chunks(model.counts[todo], g):
+            qidx = todo[c0:c1]
+            cq, aq = c[qidx], a[qidx]
+            u0, du = _span(model, qidx, cq, aq, g)
+            u = u0[:, None] + du[:, None] * np.arange(g)
+            x = cq[:, None] + aq[:, None] * np.sinh(u)
+            lp, acc, rows, owner = _log_posterior_at(model, qidx, x)
+            lq = lp + _log_jac(u, aq[:, None])
+            mx_q = np.max(lq, axis=1)
+            j = np.argmax(lq, axis=1)
+            r = np.arange(len(qidx))
+            jm, jp = np.clip(j - 1, 0, g - 1), np.clip(j + 1, 0, g - 1)
+            with np.errstate(invalid="ignore"):
+                curv = -(lq[r, jm] - 2 * lq[r, j] + lq[r, jp])
+            res_ok = ~(curv > 0.25)  # local sd of at least two grid steps (flat tops pass)
+            mx_p = np.max(lp, axis=1)
+            anc_ok = _anchors_ok(model, qidx, cq, aq, u0, du, mx_p)
+            good = (res_ok & anc_ok & np.isfinite(mx_q)) | last
+            q, le = _normalise(lq, du)
+            w = _trap_weights(g, du)
+            keep = good[owner]
+            accurate[rows[keep]] = np.sum((w * q)[owner[keep]] * acc[keep], axis=1)
+            gi = qidx[good]
+            start[gi], step[gi], centre[gi], stretch[gi], size[gi], logev[gi] = u0[good], du[good], cq[good], aq[good], g, le[good]
+            attempts[gi] = attempt + 1
+            resolved[gi] = (res_ok & anc_ok)[good]
+            parts.append((gi, q[good]))
+            if not good.all():
+                bad = ~good
+                # re-centre on the best grid point and tighten the stretch where the mode was too sharp
+                xb = x[r[bad], j[bad]]
+                shrink = np.where(res_ok[bad], 1.0, 0.25)
+                local = np.where(curv[bad] > 0, du[bad] * aq[bad] * np.cosh(u[r[bad], j[bad]]) / np.sqrt(np.maximum(curv[bad], 1e-300)), aq[bad])
+                c[qidx[bad]] = xb
+                a[qidx[bad]] = np.maximum(np.minimum(aq[bad] * shrink, local), 1e-12 * (model.prior_hi[qidx[bad]] - model.prior_lo[qidx[bad]]))
+                failed.append(qidx[bad])
+        if not failed:
+            break
+        todo = np.concatenate(failed)
+    offset = np.concatenate(([0], np.cumsum(size)[:-1])).astype(np.int64)
+    density = np.empty(int(size.sum()))
+    for gi, q in parts:
+        density[offset[gi][:, None] + np.arange(q.shape[1])] = q
     if not resolved.all():
         warnings.warn(
-            f"{int((~resolved).sum())} quantities have posteriors with narrow, separated modes that the grid of "
-            f"{robust_grid_size} points does not resolve; increase `robust_grid_size`.",
+            f"{int((~resolved).sum())} quantities have posteriors with narrow, separated modes that a grid of "
+            f"{max(grid_size, robust_grid_size)} points does not resolve; increase `robust_grid_size`.",
             GridResolutionWarning,
             stacklevel=3,
         )
-    return GridPosterior(start, step, size, offset, density, logev, resolved, robust), accurate
+    post = GridPosterior(start, step, size, offset, centre, stretch, density, logev, resolved, attempts)
+    return post, accurate
 
 
-def _fast_pass(model, fast, lo, hi, grid_size, accurate, start, step, size, logev, accepted_parts, retry_lo, retry_hi):
-    """Evaluate fast windows; accept those passing the checks; propose retry windows for the rest."""
-    retry = []
-    for c0, c1 in _chunks(model.counts[fast], grid_size):
-        qidx = fast[c0:c1]
-        st = lo[qidx]
-        h = (hi[qidx] - lo[qidx]) / (grid_size - 1)
-        lp, acc, rows, owner = _evaluate(model, qidx, st, h, grid_size)
-        edges, res = _checks(lp, h, lo[qidx] <= model.prior_lo[qidx], hi[qidx] >= model.prior_hi[qidx])
-        good = edges & res
-        mx = np.max(lp, axis=1)
-        if good.any():
-            good[good] = _anchor_check(model, qidx[good], lo[qidx][good], hi[qidx][good], mx[good])
-        p, le = _normalise(np.where(good[:, None], lp, 0.0), h)
-        w = _trap_weights(grid_size, h)
-        rg = good[owner]
-        accurate[rows[rg]] = np.sum((w * p)[owner[rg]] * acc[rg], axis=1)
-        gi = qidx[good]
-        start[gi], step[gi], size[gi], logev[gi] = st[good], h[good], grid_size, le[good]
-        accepted_parts.append((gi, p[good]))
-        if retry_lo is not None:
-            # a window that held the mass but was too coarse or too narrow: retry on the pass's own moments
-            bad = ~good & ~(edges & res)
-            if bad.any():
-                pb, _ = _normalise(lp[bad], h[bad])
-                x = st[bad][:, None] + h[bad][:, None] * np.arange(grid_size)
-                wb = _trap_weights(grid_size, h[bad])
-                mu = np.sum(wb * pb * x, axis=1)
-                sd = np.sqrt(np.maximum(np.sum(wb * pb * (x - mu[:, None]) ** 2, axis=1), 0.0))
-                wide = ~edges[bad]
-                sd = np.where(wide, 3.0 * (hi[qidx][bad] - lo[qidx][bad]) / (2 * _WINDOW_SDS), sd)
-                qb = qidx[bad]
-                ok = np.isfinite(mu) & (sd > 0)
-                retry_lo[qb] = np.maximum(mu - _WINDOW_SDS * sd, model.prior_lo[qb])
-                retry_hi[qb] = np.minimum(mu + _WINDOW_SDS * sd, model.prior_hi[qb])
-                retry.append(qb[ok & (retry_hi[qb] > retry_lo[qb])])
-    return np.concatenate(retry) if retry else np.array([], dtype=np.int64)
+def _normalise(lq: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mx = np.max(lq, axis=1)
+    q = np.exp(lq - mx[:, None])
+    z = _norm(q, step)
+    return q / z[:, None], mx + np.log(z)
 
-
-def _robust(model, qidx_all, g, accurate, start, step, size, logev, resolved):
-    """Robust pass: wide window over every claim's reach, zoomed onto the mass."""
-    q = model.quantity
-    fin_lo = np.where(np.isfinite(model.lo), model.lo, model.centre) - 8 * model.sigma
-    fin_hi = np.where(np.isfinite(model.hi), model.hi, model.centre) + 8 * model.sigma
-    from ._segments import segment_max, segment_min
-
-    reach_lo = np.maximum(segment_min(fin_lo, q, model.n_quantities), model.prior_lo)
-    reach_hi = np.minimum(segment_max(fin_hi, q, model.n_quantities), model.prior_hi)
-    # bounds-only quantities reach the prior's edge on their open side
-    lo_all = np.where(np.isfinite(model.prior_lo), model.prior_lo, reach_lo)
-    hi_all = np.where(np.isfinite(model.prior_hi), model.prior_hi, reach_hi)
-    parts = []
-    for c0, c1 in _chunks(model.counts[qidx_all], g):
-        qidx = qidx_all[c0:c1]
-        lo, hi = lo_all[qidx].copy(), hi_all[qidx].copy()
-        for it in range(12):
-            h = (hi - lo) / (g - 1)
-            lp, acc, rows, owner = _evaluate(model, qidx, lo, h, g)
-            mx = np.max(lp, axis=1)
-            _, res = _checks(lp, h, np.ones(len(qidx), bool), np.ones(len(qidx), bool))
-            sig = lp >= (mx - _TAIL - 6.0)[:, None]
-            k = np.arange(g)
-            first = np.where(sig.any(axis=1), np.argmax(sig, axis=1), 0)
-            last = np.where(sig.any(axis=1), g - 1 - np.argmax(sig[:, ::-1], axis=1), g - 1)
-            new_lo = lo + h * np.maximum(first - 1, 0)
-            new_hi = lo + h * np.minimum(last + 1, g - 1)
-            shrink = (new_hi - new_lo) < 0.5 * (hi - lo)
-            if it == 11 or not shrink.any():
-                break
-            lo, hi = np.where(shrink, new_lo, lo), np.where(shrink, new_hi, hi)
-            del k
-        p, le = _normalise(lp, h)
-        w = _trap_weights(g, h)
-        accurate[rows] = np.sum((w * p)[owner] * acc, axis=1)
-        start[qidx], step[qidx], size[qidx], logev[qidx] = lo, h, g, le
-        resolved[qidx] = res
-        parts.append((qidx, p))
-    return parts

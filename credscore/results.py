@@ -197,7 +197,8 @@ class FusionResult:
     ----------
     estimates : Table
         One row per quantity: ``quantity, scale, unit, n_claims, n_statements,
-        mean, sd, median, mode, low, high, level, log_evidence, grid``.
+        mean, sd, median, mode, low, high, level, log_evidence, grid_attempts,
+        resolved``.
     claims : Table
         One row per input claim (nothing is dropped): ``row, quantity, source,
         reported_by, kind, value, low, high, counted, evidence_row,
