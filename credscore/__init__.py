@@ -11,6 +11,7 @@ taking each source's reliability into account.
 10.0
 """
 
+from . import meta
 from .claims import APPROX_WIDENING, KINDS, SCALES, Claim, ClaimSet, parse_number
 from .exceptions import ClaimError, ConvergenceWarning, GridResolutionWarning
 from .fusion import fuse
@@ -36,5 +37,6 @@ __all__ = [
     "SourcePriors",
     "Table",
     "fuse",
+    "meta",
     "parse_number",
 ]

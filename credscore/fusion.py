@@ -132,7 +132,8 @@ def _estimates_table(cs: ClaimSet, post, level: float) -> Table:
     if len(idx):  # natural units: moments and mode of exp(x)
         mean[idx], sd[idx] = post.moments(idx, exp=True)
         mode[idx] = np.exp(post.mode(idx, exp=True))
-    back = np.where(logq[:, None], np.exp(qs), qs)
+    back = qs.copy()
+    back[logq] = np.exp(qs[logq])
     units = np.empty(nq, dtype=object)
     units[cs.quantity[::-1]] = cs.unit[::-1]  # first stated unit per quantity
     n_claims = segment_count(cs.quantity, nq)

@@ -24,8 +24,8 @@ Per quantity:
    of the mixture give the centre c and a scale s; the stretch is a = 2.5 s.
 2. **Evaluate** on ``grid_size`` points and check: the mode is resolved (its
    local sd spans at least two grid steps) and no claim centre in a region the
-   grid does not resolve has a log posterior within 30 of the maximum (no
-   separate narrow mode was missed).
+   grid does not resolve could carry a bump holding more than 1e-10 of the
+   posterior mass (no separate narrow mode was missed).
 3. **Retry** what failed, re-centred on the best point found and with a
    smaller stretch, then with ``robust_grid_size`` points; what still fails
    is flagged unresolved (with a :class:`GridResolutionWarning`).
@@ -46,24 +46,68 @@ __all__ = ["GridPosterior", "compute_posteriors", "DEFAULT_GRID_SIZE", "DEFAULT_
 
 DEFAULT_GRID_SIZE = 128
 DEFAULT_ROBUST_GRID_SIZE = 512
-_TAIL = 30.0  # a log-density this far below the maximum holds no mass
+_MASS_TAIL = 23.0  # a bump holding less than exp(-23) ≈ 1e-10 of the mass is negligible
 _CHUNK = 1 << 17  # claim × grid cells per block (about 1 MB: stays in cache)
 _ATTEMPTS = 4
 _STRETCH = 2.5  # stretch a in units of the located sd: near-uniform spacing over ±2.5 sd
 
 
 # ------------------------------------------------------------------ mapping
-def _to_x(u: np.ndarray, c: np.ndarray, a: np.ndarray) -> np.ndarray:
-    return np.where(a > 0, c + a * np.sinh(u), u)
+# A grid is uniform in u, with u(x) = sum_k w_k asinh((x - c_k) / a_k): fine near each
+# centre c_k (spacing about a_k du / w_k) and geometric far from all of them.
 
 
-def _to_u(x: np.ndarray, c: np.ndarray, a: np.ndarray) -> np.ndarray:
-    return np.where(a > 0, np.arcsinh((x - c) / np.where(a > 0, a, 1.0)), x)
+def _u_of_x(x, c, a, w):
+    """u(x) for maps with centres c, stretches a, weights w (each (n, K); x (n, m))."""
+    out = np.zeros(np.broadcast_shapes(x.shape, c[:, :1].shape))
+    for k in range(c.shape[1]):
+        out += w[:, k : k + 1] * np.arcsinh((x - c[:, k : k + 1]) / a[:, k : k + 1])
+    return out
 
 
-def _log_jac(u: np.ndarray, a: np.ndarray) -> np.ndarray:
-    logcosh = np.log(np.cosh(np.clip(u, -700.0, 700.0)))
-    return np.where(a > 0, np.log(np.where(a > 0, a, 1.0)) + logcosh, 0.0)
+def _dudx(x, c, a, w):
+    out = np.zeros(np.broadcast_shapes(x.shape, c[:, :1].shape))
+    for k in range(c.shape[1]):
+        out += w[:, k : k + 1] / np.hypot(a[:, k : k + 1], x - c[:, k : k + 1])
+    return out
+
+
+def _x_of_u(u, c, a, w):
+    """Inverse of :func:`_u_of_x` (closed form for one centre, safeguarded Newton otherwise)."""
+    single = w[:, 1] == 0
+    x = c[:, :1] + a[:, :1] * np.sinh(u / w[:, :1])
+    multi = np.flatnonzero(~single)
+    if len(multi):
+        cm, am, wm, um = c[multi], a[multi], w[multi], u[multi]
+        # bracket: u is increasing; x lies between the single-centre inverses of each centre
+        guesses = [cm[:, k : k + 1] + am[:, k : k + 1] * np.sinh(um) for k in range(c.shape[1])]
+        lo = np.minimum.reduce(guesses) - 1.0
+        hi = np.maximum.reduce(guesses) + 1.0
+        for _ in range(200):  # widen until bracketed
+            flo, fhi = _u_of_x(lo, cm, am, wm) - um, _u_of_x(hi, cm, am, wm) - um
+            if (flo <= 0).all() and (fhi >= 0).all():
+                break
+            span = hi - lo
+            lo = np.where(flo > 0, lo - span, lo)
+            hi = np.where(fhi < 0, hi + span, hi)
+        xm = 0.5 * (lo + hi)
+        for _ in range(100):
+            f = _u_of_x(xm, cm, am, wm) - um
+            lo = np.where(f < 0, xm, lo)
+            hi = np.where(f >= 0, xm, hi)
+            xn = xm - f / _dudx(xm, cm, am, wm)
+            xn = np.where((xn <= lo) | (xn >= hi) | ~np.isfinite(xn), 0.5 * (lo + hi), xn)
+            done = np.max(np.abs(xn - xm) / np.maximum(np.abs(xm), am.min(axis=1, keepdims=True)), initial=0.0) < 1e-15
+            xm = xn
+            if done:
+                break
+        x[multi] = xm
+    return x
+
+
+def _log_jac(x, c, a, w):
+    """log dx/du at x."""
+    return -np.log(_dudx(x, c, a, w))
 
 
 def _trap_weights(g: int, step: np.ndarray) -> np.ndarray:
@@ -96,8 +140,8 @@ class GridPosterior:
     """Posterior densities of many quantities on stretched grids (model space).
 
     Quantity i has ``size[i]`` nodes u_k = ``start[i] + step[i] * k``, mapped to
-    x_k = ``centre[i] + stretch[i] * sinh(u_k)`` (x_k = u_k where ``stretch`` is
-    0), and density values q(u_k) = p(x_k) dx/du in
+    x_k by the inverse of u(x) = Σ_j ``weight[i, j]`` asinh((x − ``centre[i, j]``) /
+    ``stretch[i, j]``) (one or two centres), and density values q(u_k) = p(x_k) dx/du in
     ``density[offset[i] : offset[i] + size[i]]``, normalised so that their
     trapezoid integral in u is 1. ``log_evidence[i]`` is the log marginal
     likelihood (up to the constant of a flat prior's width); ``resolved[i]``
@@ -110,6 +154,7 @@ class GridPosterior:
     offset: np.ndarray
     centre: np.ndarray
     stretch: np.ndarray
+    weight: np.ndarray
     density: np.ndarray
     log_evidence: np.ndarray
     resolved: np.ndarray
@@ -122,10 +167,14 @@ class GridPosterior:
 
     def grid(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Grid nodes x and posterior density p(x) of quantity ``i`` (model space)."""
-        u = self.start[i] + self.step[i] * np.arange(self.size[i])
+        u = (self.start[i] + self.step[i] * np.arange(self.size[i]))[None, :]
         q = self.density[self.offset[i] : self.offset[i] + self.size[i]]
-        a = np.asarray(self.stretch[i])
-        return _to_x(u, self.centre[i], a), q * np.exp(-_log_jac(u, a))
+        m = self._map(np.array([i]))
+        x = _x_of_u(u, *m)
+        return x[0], q * np.exp(-_log_jac(x, *m)[0])
+
+    def _map(self, part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.centre[part], self.stretch[part], self.weight[part]
 
     def blocks(self, idx: np.ndarray | None = None):
         """Yield :class:`Block` views of quantities ``idx`` grouped by grid size."""
@@ -138,7 +187,7 @@ class GridPosterior:
             for c0 in range(0, len(sel), per):
                 part = sel[c0 : c0 + per]
                 u = self.start[part][:, None] + self.step[part][:, None] * k
-                x = _to_x(u, self.centre[part][:, None], self.stretch[part][:, None])
+                x = _x_of_u(u, *self._map(part))
                 q = self.density[self.offset[part][:, None] + k]
                 yield Block(part, u, x, q, _trap_weights(g, self.step[part]))
 
@@ -180,10 +229,9 @@ class GridPosterior:
         """
 
         def fn(b: Block) -> np.ndarray:
-            a = self.stretch[b.part][:, None]
-            c = self.centre[b.part]
+            m = self._map(b.part)
             with np.errstate(divide="ignore"):
-                lp = np.log(b.q) - _log_jac(b.u, a) - (b.x if exp else 0.0)
+                lp = np.log(b.q) - _log_jac(b.x, *m) - (b.x if exp else 0.0)
             j = np.argmax(lp, axis=1)
             r = np.arange(len(b.part))
             g = lp.shape[1]
@@ -193,11 +241,12 @@ class GridPosterior:
                 shift = np.where((jm < j) & (jp > j) & (den < 0), 0.5 * (lp[r, jm] - lp[r, jp]) / den, 0.0)
             t = j + np.clip(np.nan_to_num(shift), -0.5, 0.5)
             smooth = np.maximum(b.q[:, 0], b.q[:, -1]) < 1e-10 * np.max(b.q, axis=1)
+            smooth &= m[2][:, 1] == 0  # Newton's derivatives below are those of a one-centre map
             if smooth.any():
                 t[smooth] = _newton_mode(b.q[smooth], self.start[b.part][smooth], self.step[b.part][smooth],
-                                         a[smooth, 0], c[smooth], j[smooth], exp)
+                                         m[1][smooth, 0], j[smooth], exp)
             u = self.start[b.part] + t * self.step[b.part]
-            return _to_x(u, c, a[:, 0])
+            return _x_of_u(u[:, None], *m)[:, 0]
 
         return self._collect(idx, fn)
 
@@ -208,7 +257,7 @@ class GridPosterior:
         def fn(b: Block) -> np.ndarray:
             F, f, df = _cdf_nodes(b.q, self.step[b.part])
             u = _invert(F, f, df, self.start[b.part], self.step[b.part], probs)
-            return _to_x(u, self.centre[b.part][:, None], self.stretch[b.part][:, None])
+            return _x_of_u(u, *self._map(b.part))
 
         return self._collect(idx, fn, len(probs))
 
@@ -233,7 +282,8 @@ class GridPosterior:
             k = np.flatnonzero(np.isin(idx, b.part))
             r = np.searchsorted(b.part, idx[k])
             h = self.step[b.part][r]
-            u = _to_u(values[k], self.centre[b.part][r], self.stretch[b.part][r])
+            c, a, w = self._map(b.part[r])
+            u = _u_of_x(values[k][:, None], c, a, w)[:, 0]
             t_all = (u - self.start[b.part][r]) / h
             g = b.q.shape[1]
             j = np.clip(np.floor(t_all).astype(np.int64), 0, g - 2)
@@ -290,7 +340,7 @@ def _trig(spec: np.ndarray, g: int, t: np.ndarray, deriv: int) -> np.ndarray:
     return np.real(np.sum(coef * np.exp(1j * om * t[:, None]), axis=1)) / g
 
 
-def _newton_mode(q, start, step, a, c, j, exp):
+def _newton_mode(q, start, step, a, j, exp):
     """Maximise log q(u) - log x'(u) [- x(u)] by Newton's method on the trigonometric interpolant of q."""
     g = q.shape[1]
     spec = np.fft.rfft(q, axis=1)
@@ -300,12 +350,12 @@ def _newton_mode(q, start, step, a, c, j, exp):
         q0 = _trig(spec, g, t, 0)
         q1 = _trig(spec, g, t, 1) / step
         q2 = _trig(spec, g, t, 2) / (step * step)
-        stretched = a > 0
-        d1 = q1 / q0 - np.where(stretched, np.tanh(u), 0.0)
-        d2 = (q2 * q0 - q1 * q1) / (q0 * q0) - np.where(stretched, 1.0 / np.cosh(u) ** 2, 0.0)
+        # one-centre map x = c + a sinh(u): log x'(u) = log a + log cosh u
+        d1 = q1 / q0 - np.tanh(u)
+        d2 = (q2 * q0 - q1 * q1) / (q0 * q0) - 1.0 / np.cosh(u) ** 2
         if exp:
-            d1 = d1 - np.where(stretched, a * np.cosh(u), 1.0)
-            d2 = d2 - np.where(stretched, a * np.sinh(u), 0.0)
+            d1 = d1 - a * np.cosh(u)
+            d2 = d2 - a * np.sinh(u)
         with np.errstate(divide="ignore", invalid="ignore"):
             delta = np.where((d2 < 0) & (q0 > 0), -d1 / d2 / step, 0.0)
         delta = np.clip(np.nan_to_num(delta), -0.5, 0.5)
@@ -434,10 +484,10 @@ def _log_posterior_at(model: ClaimModel, qidx: np.ndarray, x: np.ndarray):
     return _log_prior(model, qidx, x) + np.add.reduceat(term, seg, axis=0), acc, rows, owner
 
 
-def _span(model: ClaimModel, qidx: np.ndarray, c: np.ndarray, a: np.ndarray, g: int):
-    """u-grid (start, step) whose sinh image spans the prior support of each quantity."""
-    u0 = np.arcsinh((model.prior_lo[qidx] - c) / a)
-    u1 = np.arcsinh((model.prior_hi[qidx] - c) / a)
+def _span(model: ClaimModel, qidx: np.ndarray, c, a, w, g: int):
+    """u-grid (start, step) whose image spans the prior support of each quantity."""
+    u0 = _u_of_x(model.prior_lo[qidx][:, None], c, a, w)[:, 0]
+    u1 = _u_of_x(model.prior_hi[qidx][:, None], c, a, w)[:, 0]
     return u0, (u1 - u0) / (g - 1)
 
 
@@ -454,24 +504,38 @@ def _chunks(counts: np.ndarray, g: int):
         start = stop
 
 
-def _anchors_ok(model, qidx, c, a, u0, du, mx) -> np.ndarray:
-    """False where a claim centre the grid cannot resolve has log p within _TAIL of the maximum."""
-    ok = np.ones(len(qidx), dtype=bool)
+def _worst_anchor(model, qidx, c, a, w, du, log_evidence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The unresolved claim centre carrying the largest bump, per quantity.
+
+    A claim with error scale σ at a point of log density ℓ makes a bump of
+    about exp(ℓ) σ √(2π) mass; it matters when that exceeds exp(-_MASS_TAIL)
+    of the posterior's total (the grid's evidence) and the grid spacing there
+    exceeds σ / 2. Returns (ok, anchor x, anchor σ) with NaN where ok.
+    """
+    n = len(qidx)
+    ok = np.ones(n, dtype=bool)
+    ax, asig = np.full(n, np.nan), np.full(n, np.nan)
     rows = _rows_of(model, qidx)
-    owner = np.repeat(np.arange(len(qidx)), model.counts[qidx])
+    owner = np.repeat(np.arange(n), model.counts[qidx])
     x = model.centre[rows]
-    u = np.arcsinh((x - c[owner]) / a[owner])
-    spacing = du[owner] * a[owner] * np.cosh(u)
+    spacing = du[owner] / _dudx(x[:, None], c[owner], a[owner], w[owner])[:, 0]
     pointlike = (model.shape[rows] == SHAPE_POINT) | (model.shape[rows] == SHAPE_INTERVAL)
     inside = (x > model.prior_lo[qidx][owner]) & (x < model.prior_hi[qidx][owner])
     coarse = pointlike & inside & (spacing > 0.5 * model.sigma[rows])
     if not coarse.any():
-        return ok
-    a_owner, a_x = owner[coarse], x[coarse]
+        return ok, ax, asig
+    a_owner, a_x, a_sig = owner[coarse], x[coarse], model.sigma[rows][coarse]
     lp, _, _, _ = _log_posterior_at(model, qidx[a_owner], a_x[:, None])
-    bad = lp[:, 0] > mx[a_owner] - _TAIL
-    ok[np.unique(a_owner[bad])] = False
-    return ok
+    excess = lp[:, 0] + np.log(a_sig) + 0.5 * math.log(2 * math.pi) - (log_evidence[a_owner] - _MASS_TAIL)
+    bad = excess > 0
+    if bad.any():
+        order = np.lexsort((-excess[bad], a_owner[bad]))
+        o, xs, ss = a_owner[bad][order], a_x[bad][order], a_sig[bad][order]
+        first = np.ones(len(o), dtype=bool)
+        first[1:] = o[1:] != o[:-1]
+        ok[o[first]] = False
+        ax[o[first]], asig[o[first]] = xs[first], ss[first]
+    return ok, ax, asig
 
 
 def compute_posteriors(
@@ -487,7 +551,8 @@ def compute_posteriors(
     grid_size : int
         Grid points of the first attempts.
     robust_grid_size : int
-        Grid points of the last attempts.
+        Grid points of the later attempts (two-centre maps, densities cut by
+        the prior's support, modes the first grids did not resolve).
 
     Returns
     -------
@@ -496,56 +561,78 @@ def compute_posteriors(
         Posterior probability that each claim of ``model`` (in model order) is accurate.
     """
     nq = model.n_quantities
-    start, step, centre, stretch, logev = (np.empty(nq) for _ in range(5))
+    robust_grid_size = max(grid_size, robust_grid_size)
+    start, step, logev = (np.empty(nq) for _ in range(3))
     size = np.zeros(nq, dtype=np.int64)
     attempts = np.zeros(nq, dtype=np.int64)
     resolved = np.zeros(nq, dtype=bool)
     accurate = np.empty(len(model.claim))
     parts: list[tuple[np.ndarray, np.ndarray]] = []
 
-    c, s = _locate(model)
-    a = _STRETCH * s
+    c1, s = _locate(model)
+    c = np.stack([c1, c1], axis=1)
+    a = np.stack([_STRETCH * s, _STRETCH * s], axis=1)
+    w = np.tile([1.0, 0.0], (nq, 1))
+    gq = np.full(nq, grid_size, dtype=np.int64)
+    tiny = 1e-12 * (model.prior_hi - model.prior_lo)
     todo = np.arange(nq)
     for attempt in range(_ATTEMPTS):
-        g = grid_size if attempt < _ATTEMPTS - 1 else max(grid_size, robust_grid_size)
         last = attempt == _ATTEMPTS - 1
+        if last:
+            gq[todo] = robust_grid_size
         failed = []
-        for c0, c1 in _chunks(model.counts[todo], g):
-            qidx = todo[c0:c1]
-            cq, aq = c[qidx], a[qidx]
-            u0, du = _span(model, qidx, cq, aq, g)
-            u = u0[:, None] + du[:, None] * np.arange(g)
-            x = cq[:, None] + aq[:, None] * np.sinh(u)
-            lp, acc, rows, owner = _log_posterior_at(model, qidx, x)
-            lq = lp + _log_jac(u, aq[:, None])
-            mx_q = np.max(lq, axis=1)
-            j = np.argmax(lq, axis=1)
-            r = np.arange(len(qidx))
-            jm, jp = np.clip(j - 1, 0, g - 1), np.clip(j + 1, 0, g - 1)
-            with np.errstate(invalid="ignore"):
-                curv = -(lq[r, jm] - 2 * lq[r, j] + lq[r, jp])
-            res_ok = ~(curv > 0.25)  # local sd of at least two grid steps (flat tops pass)
-            mx_p = np.max(lp, axis=1)
-            anc_ok = _anchors_ok(model, qidx, cq, aq, u0, du, mx_p)
-            good = (res_ok & anc_ok & np.isfinite(mx_q)) | last
-            q, le = _normalise(lq, du)
-            w = _trap_weights(g, du)
-            keep = good[owner]
-            accurate[rows[keep]] = np.sum((w * q)[owner[keep]] * acc[keep], axis=1)
-            gi = qidx[good]
-            start[gi], step[gi], centre[gi], stretch[gi], size[gi], logev[gi] = u0[good], du[good], cq[good], aq[good], g, le[good]
-            attempts[gi] = attempt + 1
-            resolved[gi] = (res_ok & anc_ok)[good]
-            parts.append((gi, q[good]))
-            if not good.all():
-                bad = ~good
-                # re-centre on the best grid point and tighten the stretch where the mode was too sharp
-                xb = x[r[bad], j[bad]]
-                shrink = np.where(res_ok[bad], 1.0, 0.25)
-                local = np.where(curv[bad] > 0, du[bad] * aq[bad] * np.cosh(u[r[bad], j[bad]]) / np.sqrt(np.maximum(curv[bad], 1e-300)), aq[bad])
-                c[qidx[bad]] = xb
-                a[qidx[bad]] = np.maximum(np.minimum(aq[bad] * shrink, local), 1e-12 * (model.prior_hi[qidx[bad]] - model.prior_lo[qidx[bad]]))
-                failed.append(qidx[bad])
+        for g in np.unique(gq[todo]):
+            g = int(g)
+            group = todo[gq[todo] == g]
+            for i0, i1 in _chunks(model.counts[group], g):
+                qidx = group[i0:i1]
+                cq, aq, wq = c[qidx], a[qidx], w[qidx]
+                u0, du = _span(model, qidx, cq, aq, wq, g)
+                u = u0[:, None] + du[:, None] * np.arange(g)
+                x = _x_of_u(u, cq, aq, wq)
+                lp, acc, rows, owner = _log_posterior_at(model, qidx, x)
+                lq = lp + _log_jac(x, cq, aq, wq)
+                j = np.argmax(lq, axis=1)
+                r = np.arange(len(qidx))
+                jm, jp = np.clip(j - 1, 0, g - 1), np.clip(j + 1, 0, g - 1)
+                with np.errstate(invalid="ignore"):
+                    curv = -(lq[r, jm] - 2 * lq[r, j] + lq[r, jp])
+                res_ok = ~(curv > 0.25) & np.isfinite(lq[r, j])  # local sd >= 2 steps (flat tops pass)
+                q, le = _normalise(lq, du)
+                anc_ok, ax, asig = _worst_anchor(model, qidx, cq, aq, wq, du, le)
+                # a density cut by the prior's support is integrated to O(h^4) only: use the finer grid
+                cut = (np.maximum(q[:, 0], q[:, -1]) > 1e-10 * np.max(q, axis=1)) & (g < robust_grid_size)
+                good = (res_ok & anc_ok & ~cut) | last
+                wts = _trap_weights(g, du)
+                keep = good[owner]
+                accurate[rows[keep]] = np.sum((wts * q)[owner[keep]] * acc[keep], axis=1)
+                gi = qidx[good]
+                start[gi], step[gi], size[gi], logev[gi] = u0[good], du[good], g, le[good]
+                attempts[gi] = attempt + 1
+                resolved[gi] = (res_ok & anc_ok)[good]
+                parts.append((gi, q[good]))
+                bad = np.flatnonzero(~good)
+                if len(bad):
+                    qb = qidx[bad]
+                    jb = j[bad]
+                    xb = x[bad, jb]
+                    # 1) a missed bump: add a second centre there, on the finer grid
+                    two = ~anc_ok[bad] & (w[qb, 1] == 0)
+                    c[qb[two], 1] = ax[bad][two]
+                    a[qb[two], 1] = _STRETCH * asig[bad][two]
+                    w[qb[two]] = 0.5
+                    gq[qb[~anc_ok[bad]]] = robust_grid_size
+                    # 2) an unresolved mode: re-centre the main centre on it and tighten the stretch
+                    sharp = ~res_ok[bad]
+                    local = du[bad] / _dudx(xb[:, None], cq[bad], aq[bad], wq[bad])[:, 0] / np.sqrt(np.maximum(curv[bad], 1e-300))
+                    k = qb[sharp]
+                    c[k, 0] = xb[sharp]
+                    a[k, 0] = np.maximum(np.minimum(a[k, 0] * 0.25, _STRETCH * local[sharp]), tiny[k])
+                    one = w[k, 1] == 0
+                    c[k[one], 1], a[k[one], 1] = c[k[one], 0], a[k[one], 0]
+                    # 3) a cut density: same map, finer grid
+                    gq[qb[cut[bad]]] = robust_grid_size
+                    failed.append(qb)
         if not failed:
             break
         todo = np.concatenate(failed)
@@ -556,11 +643,11 @@ def compute_posteriors(
     if not resolved.all():
         warnings.warn(
             f"{int((~resolved).sum())} quantities have posteriors with narrow, separated modes that a grid of "
-            f"{max(grid_size, robust_grid_size)} points does not resolve; increase `robust_grid_size`.",
+            f"{robust_grid_size} points does not resolve; increase `robust_grid_size`.",
             GridResolutionWarning,
             stacklevel=3,
         )
-    post = GridPosterior(start, step, size, offset, centre, stretch, density, logev, resolved, attempts)
+    post = GridPosterior(start, step, size, offset, c, a, w, density, logev, resolved, attempts)
     return post, accurate
 
 
