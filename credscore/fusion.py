@@ -119,6 +119,7 @@ def fuse(
         level=level,
         claimset=cs,
         posterior=post,
+        model=model,
     )
 
 

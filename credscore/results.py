@@ -211,7 +211,11 @@ class FusionResult:
         error_scale, n_claims, n_quantities, mean_p_accurate``.
     level : float
     claimset : ClaimSet
+        The claims, as validated.
     posterior : GridPosterior
+        Every quantity's posterior density on its grid (model space).
+    model : ClaimModel
+        The model-space claim arrays and priors the posterior was computed from.
     """
 
     estimates: Table
@@ -220,6 +224,7 @@ class FusionResult:
     level: float
     claimset: Any
     posterior: GridPosterior
+    model: Any
 
     def _qindex(self, quantity: str) -> int:
         try:
