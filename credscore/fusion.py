@@ -127,9 +127,11 @@ def _estimates_table(cs: ClaimSet, post, level: float) -> Table:
     nq = cs.n_quantities
     logq = cs.log_scale
     qs = post.quantiles([0.5, (1 - level) / 2, (1 + level) / 2])
-    mean, sd = post.moments()
-    mode = post.mode()
-    idx = np.flatnonzero(logq)
+    mean, sd, mode = np.empty(nq), np.empty(nq), np.empty(nq)
+    lin, idx = np.flatnonzero(~logq), np.flatnonzero(logq)
+    if len(lin):
+        mean[lin], sd[lin] = post.moments(lin)
+        mode[lin] = post.mode(lin)
     if len(idx):  # natural units: moments and mode of exp(x)
         mean[idx], sd[idx] = post.moments(idx, exp=True)
         mode[idx] = np.exp(post.mode(idx, exp=True))

@@ -143,14 +143,12 @@ def build_claim_model(
     # --- error scales: stated se, else the source's sigma, else the default
     se_m = claims.model_se[order]
     counts = segment_count(q, nq)
-    mad = _MAD * _segment_mad(centre, q, nq)
-    finite_width = np.where(np.isfinite(hi - lo), hi - lo, np.nan)
-    half_med = segment_quantile(np.nan_to_num(0.5 * finite_width, nan=0.0), q, nq)
-    lin_default = np.maximum(np.nan_to_num(mad, nan=0.0), half_med)
-    lin_default = np.where(lin_default > 0, lin_default, 1e-3 * np.maximum(np.abs(segment_quantile(centre, q, nq)), 1.0))
-    default_sigma = np.where(claims.log_scale, DEFAULT_LOG_SIGMA, lin_default)[q]
-    sigma = np.where(np.isnan(sp["sigma"][s]), default_sigma, sp["sigma"][s])
-    sigma = np.where(np.isnan(se_m), sigma, se_m)
+    given = np.where(np.isnan(se_m), sp["sigma"][s], se_m)
+    default_sigma = np.full(len(order), DEFAULT_LOG_SIGMA)
+    need = ~logq & np.isnan(given)  # linear claims with neither se nor a source sigma
+    if need.any():
+        default_sigma[need] = _linear_default_sigma(centre, lo, hi, q, nq)[q[need]]
+    sigma = np.where(np.isnan(given), default_sigma, given)
     df = sp["df"][s]
 
     # --- quantity priors
@@ -189,6 +187,16 @@ def build_claim_model(
         wild_lo=wild_lo, wild_hi=wild_hi,
     )
     return model.with_weights(log_rho, log_1mrho, sigma)
+
+
+def _linear_default_sigma(centre, lo, hi, q, nq) -> np.ndarray:
+    """Default error scale of linear quantities: 1.4826 MAD of the claims' centres, floored at
+    their median rounding half-width (and at 1e-3 of the centre when both are zero)."""
+    mad = _MAD * _segment_mad(centre, q, nq)
+    finite_width = np.where(np.isfinite(hi - lo), hi - lo, 0.0)
+    half_med = segment_quantile(0.5 * finite_width, q, nq)
+    out = np.maximum(np.nan_to_num(mad, nan=0.0), half_med)
+    return np.where(out > 0, out, 1e-3 * np.maximum(np.abs(segment_quantile(centre, q, nq)), 1.0))
 
 
 def _segment_mad(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:

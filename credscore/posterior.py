@@ -57,18 +57,26 @@ _STRETCH = 2.5  # stretch a in units of the located sd: near-uniform spacing ove
 # centre c_k (spacing about a_k du / w_k) and geometric far from all of them.
 
 
+def _active(w):
+    """Centres with a non-zero weight in some row (the second is unused for one-centre maps)."""
+    return [k for k in range(w.shape[1]) if k == 0 or np.any(w[:, k] != 0)]
+
+
 def _u_of_x(x, c, a, w):
     """u(x) for maps with centres c, stretches a, weights w (each (n, K); x (n, m))."""
-    out = np.zeros(np.broadcast_shapes(x.shape, c[:, :1].shape))
-    for k in range(c.shape[1]):
-        out += w[:, k : k + 1] * np.arcsinh((x - c[:, k : k + 1]) / a[:, k : k + 1])
+    out = None
+    for k in _active(w):
+        term = np.arcsinh((x - c[:, k : k + 1]) / a[:, k : k + 1])
+        term *= w[:, k : k + 1]
+        out = term if out is None else out + term
     return out
 
 
 def _dudx(x, c, a, w):
-    out = np.zeros(np.broadcast_shapes(x.shape, c[:, :1].shape))
-    for k in range(c.shape[1]):
-        out += w[:, k : k + 1] / np.hypot(a[:, k : k + 1], x - c[:, k : k + 1])
+    out = None
+    for k in _active(w):
+        term = w[:, k : k + 1] / np.hypot(a[:, k : k + 1], x - c[:, k : k + 1])
+        out = term if out is None else out + term
     return out
 
 
@@ -328,29 +336,27 @@ def _derivatives(p: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return d1, d2
 
 
-def _trig(spec: np.ndarray, g: int, t: np.ndarray, deriv: int) -> np.ndarray:
-    """Trigonometric interpolant (from ``rfft`` coefficients) or its derivative, at positions t (in steps)."""
-    k = np.arange(spec.shape[1])
-    om = 2 * np.pi * k / g
-    weight = np.full(spec.shape[1], 2.0)
-    weight[0] = 1.0
-    if g % 2 == 0:
-        weight[-1] = 1.0 if deriv % 2 == 0 else 0.0
-    coef = spec * weight * (1j * om) ** deriv
-    return np.real(np.sum(coef * np.exp(1j * om * t[:, None]), axis=1)) / g
-
-
 def _newton_mode(q, start, step, a, j, exp):
-    """Maximise log q(u) - log x'(u) [- x(u)] by Newton's method on the trigonometric interpolant of q."""
+    """Maximise log q(u) − log x'(u) [− x(u)] by Newton's method on the trigonometric
+    interpolant of q (one-centre maps x = c + a sinh u, so log x'(u) = log a + log cosh u)."""
     g = q.shape[1]
     spec = np.fft.rfft(q, axis=1)
+    om = 2 * np.pi * np.arange(spec.shape[1]) / g
+    weight = np.full(spec.shape[1], 2.0 / g)
+    weight[0] = 1.0 / g
+    c0 = spec * weight
+    if g % 2 == 0:
+        c0[:, -1] *= 0.5
+    c1, c2 = c0 * (1j * om), c0 * (-(om**2))
+    if g % 2 == 0:
+        c1[:, -1] = 0.0
     t = j.astype(float)
-    for _ in range(12):
+    for _ in range(8):
+        e = np.exp(1j * om * t[:, None])
+        q0 = np.real(np.sum(c0 * e, axis=1))
+        q1 = np.real(np.sum(c1 * e, axis=1)) / step
+        q2 = np.real(np.sum(c2 * e, axis=1)) / (step * step)
         u = start + step * t
-        q0 = _trig(spec, g, t, 0)
-        q1 = _trig(spec, g, t, 1) / step
-        q2 = _trig(spec, g, t, 2) / (step * step)
-        # one-centre map x = c + a sinh(u): log x'(u) = log a + log cosh u
         d1 = q1 / q0 - np.tanh(u)
         d2 = (q2 * q0 - q1 * q1) / (q0 * q0) - 1.0 / np.cosh(u) ** 2
         if exp:
@@ -360,7 +366,7 @@ def _newton_mode(q, start, step, a, j, exp):
             delta = np.where((d2 < 0) & (q0 > 0), -d1 / d2 / step, 0.0)
         delta = np.clip(np.nan_to_num(delta), -0.5, 0.5)
         t = np.clip(t + delta, j - 1.0, j + 1.0)
-        if np.max(np.abs(delta), initial=0.0) < 1e-12:
+        if np.max(np.abs(delta), initial=0.0) < 1e-10:
             break
     return t
 
