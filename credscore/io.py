@@ -331,6 +331,87 @@ def claims_from_records(records: Iterable[Mapping[str, Any]], scales: Any = None
     return _claims_iv(records, scales=scales, where="record")
 
 
+def claims_from_arrays(
+    quantity: Any,
+    source: Any,
+    value: Any = None,
+    *,
+    kind: Any = None,
+    low: Any = None,
+    high: Any = None,
+    se: Any = None,
+    precision: Any = 0.0,
+    reported_by: Any = None,
+    source_kind: Any = None,
+    scales: Any = None,
+) -> ClaimSet:
+    """Build a ClaimSet from equal-length arrays (vectorized validation); see :meth:`ClaimSet.from_arrays`."""
+    quantity = np.asarray(quantity)
+    n = len(quantity)
+    if n == 0:
+        raise ClaimError("no claims were given; at least one is needed.")
+
+    def arr(name, x, fill):
+        if x is None:
+            return np.full(n, fill, dtype=float)
+        a = np.broadcast_to(np.asarray(x, dtype=float), (n,)).astype(float)
+        return a
+
+    def text(name, x):
+        if x is None:
+            return [None] * n
+        a = np.broadcast_to(np.asarray(x, dtype=object), (n,))
+        return [None if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in a]
+
+    source = np.asarray(source)
+    if len(source) != n:
+        raise ClaimError(f"`source` has {len(source)} entries but `quantity` has {n}.")
+    v, lo, hi, s_e = arr("value", value, np.nan), arr("low", low, np.nan), arr("high", high, np.nan), arr("se", se, np.nan)
+    prec = arr("precision", precision, 0.0)
+    for name, a in (("value", v), ("low", lo), ("high", hi), ("se", s_e), ("precision", prec)):
+        bad = np.isinf(a) | (np.isnan(a) & (name == "precision"))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ClaimError(f"must be finite, got {a[i]!r}.", row=i, field=name)
+    if kind is None:
+        k = np.where(np.isnan(v) & ~np.isnan(lo), RANGE, POINT).astype(np.int8)
+    else:
+        kind_a = np.broadcast_to(np.asarray(kind, dtype=object), (n,))
+        lookup = {name: i for i, name in enumerate(KINDS)}
+        k = np.empty(n, dtype=np.int8)
+        for name in set(kind_a.tolist()):  # once per distinct kind label
+            if name not in lookup:
+                i = int(np.flatnonzero(kind_a == name)[0])
+                raise ClaimError(f"must be one of {', '.join(repr(x) for x in KINDS)}; got {name!r}.", row=i, field="kind")
+            k[kind_a == name] = lookup[name]
+    checks = [
+        ((k != RANGE) & np.isnan(v), "value", "is missing for a claim of kind {kind}."),
+        ((k == RANGE) & np.isnan(lo), "low", "is missing for a claim of kind 'range'."),
+        ((k == RANGE) & np.isnan(hi), "high", "is missing for a claim of kind 'range'."),
+        ((k == RANGE) & (lo > hi), "low", "must not exceed `high`."),
+        (~np.isnan(s_e) & ~(s_e > 0), "se", "must be positive."),
+        (prec < 0, "precision", "must be non-negative."),
+    ]
+    for bad, field, msg in checks:
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ClaimError(msg.format(kind=repr(KINDS[k[i]])), row=i, field=field)
+    qs = [str(x) for x in quantity.tolist()]
+    ss = [str(x) for x in source.tolist()]
+    if any(x == "" for x in qs):
+        raise ClaimError("is missing.", row=qs.index(""), field="quantity")
+    if any(x == "" for x in ss):
+        raise ClaimError("is missing.", row=ss.index(""), field="source")
+    half = np.where(k == APPROX, prec + APPROX_WIDENING * np.abs(v), np.where(k <= APPROX, prec, 0.0))
+    cols = {
+        "q": qs, "s": ss, "r": text("reported_by", reported_by), "kind": k,
+        "value": v, "low": lo, "high": hi, "se": s_e, "precision": prec, "half": half,
+        "date": np.full(n, np.nan), "reported_by": None, "unit": [None] * n, "note": [None] * n,
+        "source_kind": text("source_kind", source_kind), "scale": [None] * n, "pos": np.arange(n),
+    }
+    return _assemble(cols, *_resolve_scale_arg(scales), "row")
+
+
 def claims_from_csv(path: Any, scales: Any = None) -> ClaimSet:
     """Build a ClaimSet from a CSV file; see :meth:`ClaimSet.from_csv`."""
     with open(Path(path), newline="", encoding="utf-8") as fh:

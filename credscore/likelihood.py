@@ -59,7 +59,9 @@ class ClaimModel:
     the ClaimSet), ``quantity`` (code), ``shape`` (point, interval, upper,
     lower), ``lo``/``hi``/``centre`` (model space), ``sigma`` and ``df`` of the
     accurate error, ``log_rho``/``log_1mrho`` (mixture weights) and
-    ``log_wild`` (the wild component's log probability of the statement).
+    ``log_wild`` (the wild component's log probability of the statement) and
+    ``weight`` (the power of the claim's likelihood: 1, or less for a claim
+    whose evidence it shares with dependent sources; ``None`` means all 1).
     Per quantity: ``starts`` (first position; length n+1), the prior
     (``prior_lo``, ``prior_hi``, ``prior_mean``, ``prior_sd``; NaN mean for
     flat) and the wild component's uniform range (``wild_lo``, ``wild_hi``).
@@ -84,9 +86,14 @@ class ClaimModel:
     prior_sd: np.ndarray
     wild_lo: np.ndarray
     wild_hi: np.ndarray
+    weight: np.ndarray | None = None
 
     def with_weights(self, log_rho: np.ndarray, log_1mrho: np.ndarray, sigma: np.ndarray | None = None) -> "ClaimModel":
-        """A copy with new mixture weights (and error scales), wild terms recomputed."""
+        """A copy with new mixture weights (and error scales), wild terms recomputed.
+
+        Claims whose interval is narrower than 1e-3 of their error scale are
+        treated as points (the relative error of that is below 1e-7).
+        """
         sigma = self.sigma if sigma is None else sigma
         shape = np.where((self.shape == SHAPE_INTERVAL) & (self.hi - self.lo < 1e-3 * sigma), SHAPE_POINT, self.shape)
         shape = np.where((self.shape == SHAPE_POINT) & (self.hi - self.lo >= 1e-3 * sigma), SHAPE_INTERVAL, shape)
@@ -262,6 +269,26 @@ def log_accurate(model: ClaimModel, rows: np.ndarray, x: np.ndarray) -> np.ndarr
 
 
 def log_terms(model: ClaimModel, rows: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mixture log-likelihood of claims ``rows`` on grid block ``x``.
+
+    The term of each claim is multiplied by its weight (``model.weight``;
+    a power likelihood, as in weighted-likelihood discounting of dependent
+    evidence: Hu & Zidek 2002, *Canad. J. Statist.* 30(3)).
+
+    Returns
+    -------
+    term : ndarray
+        weight × log p(c | x), same shape as ``x``.
+    accurate : ndarray
+        P(claim accurate | x) = ρ P_acc / p(c | x), same shape.
+    """
+    term, accurate = _log_terms(model, rows, x)
+    if model.weight is not None:
+        term *= model.weight[rows][:, None]
+    return term, accurate
+
+
+def _log_terms(model: ClaimModel, rows: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mixture log-likelihood of claims ``rows`` on grid block ``x``.
 
     Returns
@@ -285,7 +312,7 @@ def log_terms(model: ClaimModel, rows: np.ndarray, x: np.ndarray) -> tuple[np.nd
         term += model.log_rho[rows][:, None]
         accurate = np.ones_like(term)
         if has_wild.any():
-            term[has_wild], accurate[has_wild] = log_terms(model, rows[has_wild], x[has_wild])
+            term[has_wild], accurate[has_wild] = _log_terms(model, rows[has_wild], x[has_wild])
         return term, accurate
     shape = model.shape[rows]
     if np.all(shape == SHAPE_POINT) and np.all(np.isinf(model.df[rows])):

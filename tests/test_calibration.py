@@ -93,7 +93,7 @@ def coverage(records, priors, qpriors, truth, is_log, level=LEVEL):
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GridResolutionWarning)
-        res = fuse(records, priors, level=level, quantity_priors=qpriors)
+        res = fuse(records, priors, level=level, quantity_priors=qpriors, learn_reliability=False)
     secs = time.perf_counter() - t0
     idx = np.array([res.claimset.quantity_index(f"q{i}") for i in range(len(truth))])
     low, high = np.asarray(res.estimates["low"])[idx], np.asarray(res.estimates["high"])[idx]
