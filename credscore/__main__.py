@@ -18,8 +18,25 @@ def _demo(args: argparse.Namespace) -> int:
     claims, priors = load_seed_case()
     print("The seed case: claims about North Korean troops in Russia, Oct-Nov 2024 (5 news articles).")
     print("Sources carry Admiralty-graded reliability priors; see credscore/datasets/seed_case/README.md.\n")
-    print(fuse(claims, priors, level=args.level).summary())
+    result = fuse(claims, priors, level=args.level)
+    print(result.summary())
+    print(_conflicts(result))
     return 0
+
+
+def _conflicts(result, top: int = 3) -> str:
+    """The quantities stated more than once, most conflicting first, with their least-agreeing claims."""
+    import numpy as np
+
+    e = result.estimates
+    idx = np.flatnonzero(e["n_statements"] >= 2)
+    idx = idx[np.argsort(-e["conflict"][idx], kind="stable")]
+    lines = ["Conflicts (agreement: Bhattacharyya overlap of two claims, 0 = irreconcilable, 1 = identical;",
+             "conflict: expected share of wild claims; see credscore.agreement)", ""]
+    for i in idx:
+        lines.append(result.conflict(str(e["quantity"][i]), top=top).to_text())
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def _fuse(args: argparse.Namespace) -> int:

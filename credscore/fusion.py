@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._segments import segment_count, segment_sum
+from .agreement import with_agreement
 from .claims import KINDS, ClaimSet
 from .likelihood import build_claim_model
 from .posterior import DEFAULT_GRID_SIZE, DEFAULT_ROBUST_GRID_SIZE, compute_posteriors
@@ -112,7 +113,7 @@ def fuse(
     p_acc_ev = np.empty(len(cs))
     p_acc_ev[model.claim] = acc_model
     p_acc = p_acc_ev[cs.evidence]
-    return FusionResult(
+    result = FusionResult(
         estimates=_estimates_table(cs, post, level),
         claims=_claims_table(cs, p_acc),
         sources=_sources_table(cs, priors, p_acc),
@@ -121,6 +122,7 @@ def fuse(
         posterior=post,
         model=model,
     )
+    return with_agreement(result, acc_model)  # agreement and conflict columns (credscore.agreement)
 
 
 def _estimates_table(cs: ClaimSet, post, level: float) -> Table:

@@ -243,6 +243,87 @@ class FusionResult:
             posterior=self.posterior, index=i,
         )
 
+    def agreement(self, quantity: str):
+        """Claim × claim agreement of one quantity, a labelled symmetric matrix in [0, 1].
+
+        Rows and columns are the quantity's input claims (labels ``"#row
+        source"``); the agreement of two claims is the Bhattacharyya
+        coefficient (Bhattacharyya 1943) of their accurate likelihoods
+        normalised as densities in model space, or, for a bound, the
+        probability that the bound holds under the other claim (see
+        :mod:`credscore.agreement`).
+
+        Returns
+        -------
+        credscore.agreement.AgreementMatrix
+            With ``values``, ``labels``, ``rows`` and ``to_dataframe()``.
+
+        Examples
+        --------
+        >>> import credscore
+        >>> res = credscore.fuse([
+        ...     {"quantity": "troops", "source": "Kyiv", "value": "11,000"},
+        ...     {"quantity": "troops", "source": "blog", "value": "10,900"},
+        ...     {"quantity": "troops", "source": "NIS", "value": "1,500"},
+        ... ])
+        >>> a = res.agreement("troops")
+        >>> a.labels.tolist()
+        ['#0 Kyiv', '#1 blog', '#2 NIS']
+        >>> np.round(a.values, 2)
+        array([[1., 1., 0.],
+               [1., 1., 0.],
+               [0., 0., 1.]])
+        """
+        from .agreement import agreement_matrix
+
+        return agreement_matrix(self.claimset, self.model, self._qindex(quantity))
+
+    def conflict(self, quantity: str, top: int = 3):
+        """Conflict report of one quantity: score, bimodality, heterogeneity, worst pairs and claims.
+
+        Parameters
+        ----------
+        quantity : str
+        top : int
+            How many of the least-agreeing pairs and most-likely-wild claims to list.
+
+        Returns
+        -------
+        credscore.agreement.Conflict
+
+        Examples
+        --------
+        >>> import credscore
+        >>> res = credscore.fuse([
+        ...     {"quantity": "troops", "source": "Kyiv", "value": "11,000"},
+        ...     {"quantity": "troops", "source": "blog", "value": "10,900"},
+        ...     {"quantity": "troops", "source": "NIS", "value": "1,500"},
+        ... ])
+        >>> c = res.conflict("troops")
+        >>> "#2 NIS" in c.pairs[0][:2], round(c.pairs[0][2], 2)
+        (True, 0.0)
+        >>> c.claims[0][0], round(c.claims[0][1], 2)
+        ('#2 NIS', 0.99)
+        """
+        from .agreement import conflict_report
+
+        if int(top) != top or top < 1:
+            raise ValueError("`top` must be a positive integer.")
+        return conflict_report(self, self._qindex(quantity), int(top))
+
+    def source_agreement(self):
+        """Source × source agreement over shared quantities, with the number of shared quantities.
+
+        Returns
+        -------
+        credscore.agreement.SourceAgreement
+            ``values`` (mean agreement of the two sources' claims, averaged
+            over the quantities both state), ``shared`` (how many), ``sources``.
+        """
+        from .agreement import source_agreement
+
+        return source_agreement(self.claimset, self.model)
+
     def summary(self, max_claims: int = 50) -> str:
         """A plain-text report: each quantity's estimate, then its claims."""
         lines = [f"credscore fusion: {len(self.claims)} claims, {len(self.estimates)} quantities, "
