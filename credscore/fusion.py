@@ -12,11 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
 import numpy as np
+from scipy import stats
 
 from ._segments import segment_count, segment_sum
 from .agreement import with_agreement
 from .claims import KINDS, ClaimSet
+from .dependence import Dependence
+from .dependence import detect_copies as detect_copies_
+from .learning import LearningInfo, learn_sources
 from .likelihood import build_claim_model
 from .posterior import DEFAULT_GRID_SIZE, DEFAULT_ROBUST_GRID_SIZE, compute_posteriors
 from .priors import QuantityPrior, SourcePriors, resolve_source_priors
@@ -47,6 +52,10 @@ def fuse(
     *,
     level: float = 0.9,
     quantity_priors: Mapping[str, QuantityPrior] | None = None,
+    learn_reliability: bool | str = "auto",
+    detect_copies: bool | str = "auto",
+    max_iter: int = 200,
+    tol: float = 1e-6,
     grid_size: int = DEFAULT_GRID_SIZE,
     robust_grid_size: int = DEFAULT_ROBUST_GRID_SIZE,
 ) -> FusionResult:
@@ -64,6 +73,19 @@ def fuse(
     quantity_priors : mapping of str to QuantityPrior, optional
         Priors on the true values (default: flat in model space over a
         range wider than the claims).
+    learn_reliability : bool or 'auto'
+        Learn each source's reliability and error-scale inflation from its
+        track record across quantities (:mod:`credscore.learning`). ``'auto'``
+        (default) learns when some source states more than one quantity;
+        with one claim per source learning changes nothing (each claim is
+        weighed by what the source's *other* claims say).
+    detect_copies : bool or 'auto'
+        Detect sources that copy each other (:mod:`credscore.dependence`) and
+        discount their shared evidence; ``'auto'`` (default) does so when
+        reliabilities are learned. The scores are in ``result.dependence()``.
+    max_iter, tol : int, float
+        Iteration limit and tolerance of the learning (a
+        :class:`~credscore.ConvergenceWarning` is raised when it stops early).
     grid_size, robust_grid_size : int
         Grid points of the fast and the robust passes (see
         :mod:`credscore.posterior`).
@@ -107,6 +129,22 @@ def fuse(
     cs = _as_claimset(claims)
     priors = priors or SourcePriors()
     model = build_claim_model(cs, priors, dict(quantity_priors or {}))
+    sp = resolve_source_priors(priors, cs)
+    fit, info, dep = None, LearningInfo(False), None
+    if detect_copies not in ("auto", True, False):
+        raise ValueError(f"`detect_copies` must be True, False or 'auto'; got {detect_copies!r}.")
+    if _should_learn(learn_reliability, cs):
+        pooled = ~np.isin(cs.sources.astype(object), list(priors.sources))
+        learned, fit, info = learn_sources(model, cs, sp["a"], sp["b"], pooled, max_iter=int(max_iter), tol=float(tol))
+        if detect_copies == "auto" or detect_copies is True:
+            dep = detect_copies_(cs.source[model.claim], cs.n_sources, learned, fit.responsibility)
+            if np.any(dep[3] < 1.0):
+                weighted = attrs.evolve(model, weight=dep[3])
+                learned, fit, info = learn_sources(weighted, cs, sp["a"], sp["b"], pooled, max_iter=int(max_iter), tol=float(tol))
+        model = learned
+    elif detect_copies is True:
+        dep = detect_copies_(cs.source[model.claim], cs.n_sources, model, np.full(len(model.claim), 0.5))
+        model = attrs.evolve(model, weight=dep[3])
     post, acc_model = compute_posteriors(model, int(grid_size), int(robust_grid_size))
 
     # per input claim: its evidence claim's probability of being accurate
@@ -116,13 +154,24 @@ def fuse(
     result = FusionResult(
         estimates=_estimates_table(cs, post, level),
         claims=_claims_table(cs, p_acc),
-        sources=_sources_table(cs, priors, p_acc),
+        sources=_sources_table(cs, priors, p_acc, fit, level),
         level=level,
         claimset=cs,
         posterior=post,
         model=model,
+        learning=info,
+        dependence_scores=None if dep is None else Dependence(cs.sources.astype(object), *dep[:3]),
     )
     return with_agreement(result, acc_model)  # agreement and conflict columns (credscore.agreement)
+
+
+def _should_learn(learn: bool | str, cs: ClaimSet) -> bool:
+    if learn == "auto":
+        pairs = np.unique(np.stack([cs.source, cs.quantity]), axis=1)
+        return bool(np.any(np.bincount(pairs[0], minlength=cs.n_sources) > 1))
+    if isinstance(learn, (bool, np.bool_)):
+        return bool(learn)
+    raise ValueError(f"`learn_reliability` must be True, False or 'auto'; got {learn!r}.")
 
 
 def _estimates_table(cs: ClaimSet, post, level: float) -> Table:
@@ -181,21 +230,34 @@ def _claims_table(cs: ClaimSet, p_acc: np.ndarray) -> Table:
     })
 
 
-def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray) -> Table:
+def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, fit, level: float) -> Table:
+    """One row per source: prior, reliability posterior (with its credible interval), error scale."""
     ns = cs.n_sources
     sp = resolve_source_priors(priors, cs)
     ev = cs.is_evidence
     n_claims = segment_count(cs.source[ev], ns)
     pairs = np.unique(np.stack([cs.source, cs.quantity]), axis=1)
     n_q = segment_count(pairs[0], ns)
-    mean_p = segment_sum(p_acc[ev], cs.source[ev], ns) / np.maximum(n_claims, 1)
+    acc = segment_sum(p_acc[ev], cs.source[ev], ns)
+    a0, b0 = (sp["a"], sp["b"]) if fit is None else (fit.a, fit.b)
+    # Beta posterior of the reliability given the exact P(accurate) of the source's claims
+    a_post, b_post = a0 + acc, b0 + (n_claims - acc)
+    certain = b_post <= 0  # a prior mean of exactly 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.where(certain, 1.0, stats.beta.ppf((1 - level) / 2, a_post, np.maximum(b_post, 1e-300)))
+        hi = np.where(certain, 1.0, stats.beta.ppf((1 + level) / 2, a_post, np.maximum(b_post, 1e-300)))
     kinds = np.array([priors.source_kinds.get(str(s), k) for s, k in zip(cs.sources, cs.source_kinds)], dtype=object)
+    error = sp["sigma"] if fit is None else fit.sigma
     return Table({
         "source": cs.sources.astype(object),
         "source_kind": kinds,
         "reliability_prior": sp["a"] / (sp["a"] + sp["b"]),
-        "error_scale": sp["sigma"],
+        "reliability": a_post / (a_post + b_post),
+        "reliability_low": lo,
+        "reliability_high": hi,
+        "error_scale": error,
+        "error_inflation": np.ones(ns) if fit is None else fit.inflation,
         "n_claims": n_claims,
         "n_quantities": n_q,
-        "mean_p_accurate": mean_p,
+        "mean_p_accurate": acc / np.maximum(n_claims, 1),
     })

@@ -49,6 +49,8 @@ __all__ = ["LearningInfo", "SourceFit", "learn_sources", "ERROR_PRIOR_DF"]
 
 #: Degrees of freedom (prior sample size) of the error-scale priors when learning.
 ERROR_PRIOR_DF = 4.0
+_DAMP_AFTER = 20
+_DAMPING = 0.5
 
 
 @attrs.frozen(eq=False)
@@ -84,6 +86,7 @@ class SourceFit:
     n: np.ndarray  # number of counted claims
     inflation: np.ndarray  # λ_s: learned factor on the claims' base error scales
     sigma: np.ndarray  # λ_s × the median base error scale of the source's claims (model space)
+    responsibility: np.ndarray  # last E-step's P(accurate) of each claim (model order)
 
 
 def _claim_sources(model: ClaimModel, claimset) -> np.ndarray:
@@ -138,9 +141,10 @@ def learn_sources(
     a_s, b_s = prior_a.copy(), prior_b.copy()
     lam2 = np.ones(ns)
     it = 0
+    m = None
     for it in range(1, max_iter + 1):
         current = model.with_weights(log_rho, log_1mrho, sigma)
-        m, s = _locate(current)
+        m, s = _locate(current, start=m)
         r, loglik = _responsibilities(current, m, s)
         # ---- M-step: reliability, with kind-level pooling of the prior mean
         acc_s = segment_sum(r, src, ns)
@@ -166,11 +170,17 @@ def learn_sources(
         rw = np.where(finite & (model.shape <= 1), r, 0.0)
         ss = segment_sum(rw * resid2, src, ns)
         nn = segment_sum(rw, src, ns)
-        lam2_c = (ERROR_PRIOR_DF + ss[src] - rw * resid2) / (ERROR_PRIOR_DF + nn[src] - rw)
+        lam2_c = (ERROR_PRIOR_DF + np.maximum(ss[src] - rw * resid2, 0.0)) / (ERROR_PRIOR_DF + np.maximum(nn[src] - rw, 0.0))
         new_sigma = np.sqrt(lam2_c) * base
         lam2 = (ERROR_PRIOR_DF + ss) / (ERROR_PRIOR_DF + nn)
         with np.errstate(divide="ignore"):
             new_log_rho, new_log_1mrho = np.log(rho_c), np.log1p(-rho_c)
+        if it > _DAMP_AFTER:  # damped updates settle the few claims that would flip back and forth
+            rho_old = np.exp(log_rho)
+            rho_new = rho_old + _DAMPING * (np.exp(new_log_rho) - rho_old)
+            with np.errstate(divide="ignore"):
+                new_log_rho, new_log_1mrho = np.log(rho_new), np.log1p(-rho_new)
+            new_sigma = np.exp(np.log(sigma) + _DAMPING * (np.log(new_sigma) - np.log(sigma)))
         change = max(
             float(np.max(np.abs(np.exp(new_log_rho) - np.exp(log_rho)), initial=0.0)),
             float(np.max(np.abs(np.log(new_sigma) - np.log(sigma)), initial=0.0)),
@@ -194,7 +204,7 @@ def learn_sources(
 
     typical = segment_quantile(base, src, ns)
     fit = SourceFit(a=a_s, b=b_s, accurate=segment_sum(r, src, ns), n=n_s, inflation=np.sqrt(lam2),
-                    sigma=np.sqrt(lam2) * typical)
+                    sigma=np.sqrt(lam2) * typical, responsibility=r)
     info = LearningInfo(True, it, converged, np.asarray(history), np.asarray(changes))
     return learned, fit, info
 

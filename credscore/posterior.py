@@ -87,27 +87,21 @@ def _x_of_u(u, c, a, w):
     multi = np.flatnonzero(~single)
     if len(multi):
         cm, am, wm, um = c[multi], a[multi], w[multi], u[multi]
-        # bracket: u is increasing; x lies between the single-centre inverses of each centre
+        # u(x) is a weighted average (weights summing to 1) of increasing terms, so the root lies
+        # between the one-centre inverses: an exact bracket
         guesses = [cm[:, k : k + 1] + am[:, k : k + 1] * np.sinh(um) for k in range(c.shape[1])]
-        lo = np.minimum.reduce(guesses) - 1.0
-        hi = np.maximum.reduce(guesses) + 1.0
-        for _ in range(200):  # widen until bracketed
-            flo, fhi = _u_of_x(lo, cm, am, wm) - um, _u_of_x(hi, cm, am, wm) - um
-            if (flo <= 0).all() and (fhi >= 0).all():
-                break
-            span = hi - lo
-            lo = np.where(flo > 0, lo - span, lo)
-            hi = np.where(fhi < 0, hi + span, hi)
-        xm = 0.5 * (lo + hi)
-        for _ in range(100):
+        lo, hi = np.minimum.reduce(guesses), np.maximum.reduce(guesses)
+        xm = np.sum([wm[:, k : k + 1] * g for k, g in enumerate(guesses)], axis=0)
+        scale = am.min(axis=1, keepdims=True)
+        for _ in range(60):  # Newton safeguarded by bisection
             f = _u_of_x(xm, cm, am, wm) - um
             lo = np.where(f < 0, xm, lo)
             hi = np.where(f >= 0, xm, hi)
             xn = xm - f / _dudx(xm, cm, am, wm)
             xn = np.where((xn <= lo) | (xn >= hi) | ~np.isfinite(xn), 0.5 * (lo + hi), xn)
-            done = np.max(np.abs(xn - xm) / np.maximum(np.abs(xm), am.min(axis=1, keepdims=True)), initial=0.0) < 1e-15
+            step = np.max(np.abs(xn - xm) / np.maximum(np.abs(xm), scale), initial=0.0)
             xm = xn
-            if done:
+            if step < 1e-13:
                 break
         x[multi] = xm
     return x
@@ -438,11 +432,12 @@ def _invert(F, f, df, start, step, probs):
 
 
 # ---------------------------------------------------------------- engine
-def _locate(model: ClaimModel, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def _locate(model: ClaimModel, iterations: int = 4, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Centre and scale per quantity from a reweighted Gaussian approximation (O(claims)).
 
     Quantities with no finite statement (bounds only) get the middle of their
-    prior's support and a twentieth of its width.
+    prior's support and a twentieth of its width. ``start`` continues the
+    reweighting from given centres instead of the weighted median.
     """
     from ._segments import segment_quantile, segment_sum
 
@@ -450,10 +445,15 @@ def _locate(model: ClaimModel, iterations: int = 4) -> tuple[np.ndarray, np.ndar
     finite = np.isfinite(model.lo) & np.isfinite(model.hi)
     width = np.where(finite, model.hi - model.lo, 0.0)
     w = np.where(finite, 1.0 / (model.sigma**2 + width**2 / 12.0), 0.0)
+    if model.weight is not None:
+        w = w * model.weight
     has = segment_sum(w, q, nq) > 0
     y = np.where(finite, model.centre, 0.0)
-    m = segment_quantile(y, q, nq, weights=np.where(finite, np.sqrt(w), 0.0))
-    m = np.where(has, m, 0.5 * (model.prior_lo + model.prior_hi))
+    if start is None:
+        m = segment_quantile(y, q, nq, weights=np.where(finite, np.sqrt(w), 0.0))
+        m = np.where(has, m, 0.5 * (model.prior_lo + model.prior_hi))
+    else:  # continue from a previous centre (keeps an iterative caller on one mode)
+        m = np.asarray(start, dtype=float).copy()
     lb = model.log_1mrho + model.log_wild
     r = np.ones_like(w)
     for _ in range(iterations):
@@ -464,8 +464,9 @@ def _locate(model: ClaimModel, iterations: int = 4) -> tuple[np.ndarray, np.ndar
         m = np.where(ok, segment_sum(r * w * y, q, nq) / np.where(ok, sw, 1.0), m)
     sw = segment_sum(r * w, q, nq)
     s = 1.0 / np.sqrt(np.where(sw > 1e-300, sw, np.nan))
-    fallback = (model.prior_hi - model.prior_lo) / 20.0
-    s = np.where(has & np.isfinite(s) & (s > 0), s, fallback)
+    width = model.prior_hi - model.prior_lo
+    # when every claim looks wild (sum r w -> 0) the Gaussian approximation says nothing: cap it
+    s = np.where(has & np.isfinite(s) & (s > 0), np.minimum(s, width / 4.0), width / 20.0)
     return np.clip(m, model.prior_lo, model.prior_hi), s
 
 

@@ -208,14 +208,21 @@ class FusionResult:
         (p ≤ 0.2).
     sources : Table
         One row per source: ``source, source_kind, reliability_prior,
-        error_scale, n_claims, n_quantities, mean_p_accurate``.
+        reliability`` (posterior mean) ``, reliability_low, reliability_high``
+        (equal-tailed credible interval at ``level``) ``, error_scale`` (model
+        space: a relative error on log quantities) ``, error_inflation`` (the
+        learned factor on the claims' base error scales; 1 without learning)
+        ``, n_claims, n_quantities, mean_p_accurate``.
     level : float
     claimset : ClaimSet
         The claims, as validated.
     posterior : GridPosterior
         Every quantity's posterior density on its grid (model space).
     model : ClaimModel
-        The model-space claim arrays and priors the posterior was computed from.
+        The model-space claim arrays and weights the posterior was computed from.
+    learning : LearningInfo
+        Convergence diagnostics of the reliability learning (``enabled`` is
+        False when it did not run).
     """
 
     estimates: Table
@@ -225,6 +232,23 @@ class FusionResult:
     claimset: Any
     posterior: GridPosterior
     model: Any
+    learning: Any = None
+    dependence_scores: Any = None
+
+    def dependence(self):
+        """Source × source dependence (copy-detection) scores (:class:`credscore.dependence.Dependence`).
+
+        Computed by :func:`credscore.fuse` when copy detection ran; otherwise
+        computed here from the fitted claims, without discounting anything.
+        """
+        if self.dependence_scores is not None:
+            return self.dependence_scores
+        from .dependence import Dependence, detect_copies
+
+        acc = np.asarray(self.claims["p_accurate"])[self.model.claim]
+        score, shared, coincide, _ = detect_copies(self.claimset.source[self.model.claim], self.claimset.n_sources,
+                                                   self.model, acc)
+        return Dependence(self.claimset.sources.astype(object), score, shared, coincide)
 
     def _qindex(self, quantity: str) -> int:
         try:

@@ -531,6 +531,14 @@ def _close(a, b, rel, scale_ref=None):
     return abs(a - b) <= rel * max(abs(a), abs(b)) + floor
 
 
+def _compared(res, q):
+    """The estimates to compare for quantity q: all but the mode when only bounds are stated
+    (the posterior then has a flat top and its mode is any point of the plateau)."""
+    cs = res.claimset
+    kinds = cs.kind[cs.quantity == cs.quantity_index(q)]
+    return EST if np.any(kinds <= 2) else tuple(k for k in EST if k != "mode")
+
+
 @IGNORE_EXP_OVERFLOW
 @IGNORE_GRID_WARNING
 @PROP
@@ -542,7 +550,7 @@ def test_claim_order_does_not_matter(case, data):
     b = fuse([recs[i] for i in perm], priors)
     for q in a.claimset.quantities:
         ea, eb = _est(a, q), _est(b, q)
-        for k in EST:
+        for k in _compared(a, q):
             assert _close(ea[k], eb[k], 1e-9, ea["sd"]), (q, k, ea[k], eb[k])
     ia, ib = _by_note(a), _by_note(b)
     for note in ia:
@@ -564,7 +572,7 @@ def test_source_labels_do_not_matter(case, data):
     a, b = fuse(recs, priors), fuse(recs2, priors2)
     for q in a.claimset.quantities:
         ea, eb = _est(a, q), _est(b, q)
-        for k in EST:
+        for k in _compared(a, q):
             assert _close(ea[k], eb[k], 1e-9, ea["sd"]), (q, k, ea[k], eb[k])
     np.testing.assert_allclose(a.claims["p_accurate"], b.claims["p_accurate"], atol=1e-9)
 
@@ -679,7 +687,7 @@ def test_nothing_dropped_and_relays_count_once(case, data):
     assert len(res2.claims) == len(with_relay)
     for q in res.claimset.quantities:
         ea, eb = _est(res, q), _est(res2, q)
-        for k in EST:
+        for k in _compared(res, q):
             assert _close(ea[k], eb[k], 1e-9, ea["sd"]), (q, k, ea[k], eb[k])
     i = _by_note(res2)
     rd = i["relay"]
