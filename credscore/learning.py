@@ -9,11 +9,16 @@ for truth discovery; Li et al. 2014, SIGMOD, "CRH"), between
   posterior (the reweighted locate step of :mod:`credscore.posterior`) and
   each claim's probability of being accurate, r_c;
 * **M-step**: each source's reliability posterior
-  Beta(a_s + Σ r_c, b_s + Σ (1 − r_c)) and an inflation λ_s of its claims'
-  base error scales (a stated se, else the prior or default scale), under a
-  scaled-inverse-χ² prior centred on λ = 1. (One factor per source, not one
+  Beta(a_s + Σ r_c, b_s + Σ (1 − r_c)) and, for its claims that state no
+  standard error, an inflation λ_s of their prior or default error scale,
+  under a
+  scaled-inverse-χ² prior centred on λ = 1 with 10 degrees of freedom, and
+  bounded to [¼, 4] (:data:`INFLATION_BOUNDS`). (One factor per source, not one
   σ: error scales of linear quantities in different units are not
-  comparable, relative errors and inflations are.)
+  comparable, relative errors and inflations are.) A stated ``se`` is kept as
+  the accurate error: learning an inflation of it is biased upwards by wild
+  claims that land near the truth, and a source that understates its error
+  is caught by the wild component instead.
 
 Each claim is weighted with its source's *cavity* posterior: the reliability
 and error scale learned from the source's **other** claims (the exact
@@ -25,7 +30,10 @@ priors-only answer.
 **Partial pooling.** Sources without a prior of their own (those matched by
 kind or by default) share a learned group-level prior mean per source kind:
 a source with two claims borrows strength from its kind (a hierarchical Beta
-model fitted by empirical Bayes; Gelman et al., *BDA3*, ch. 5).
+model fitted by empirical Bayes; Gelman et al., *BDA3*, ch. 5). The kind's
+mean is the prior mean (worth one source) updated by the posterior means of
+its sources with a track record (claims on two or more quantities), each
+source's own record left out.
 
 The final posteriors and intervals are computed exactly on the grid
 (:func:`credscore.posterior.compute_posteriors`) with the learned weights.
@@ -45,10 +53,17 @@ from .exceptions import ConvergenceWarning
 from .likelihood import SHAPE_LOWER, SHAPE_POINT, SHAPE_UPPER, ClaimModel
 from .posterior import _locate
 
-__all__ = ["LearningInfo", "SourceFit", "learn_sources", "ERROR_PRIOR_DF"]
+__all__ = ["LearningInfo", "SourceFit", "learn_sources", "ERROR_PRIOR_DF", "INFLATION_BOUNDS"]
 
-#: Degrees of freedom (prior sample size) of the error-scale priors when learning.
-ERROR_PRIOR_DF = 4.0
+#: Degrees of freedom (prior sample size) of the error-scale inflation prior when learning.
+ERROR_PRIOR_DF = 10.0
+#: Bounds of the learned inflation λ: a source erring by more than four times its stated
+#: (or prior) scale is better described as unreliable than as imprecise. Without the bound the
+#: inflation can absorb the wild claims (a broad accurate component explains everything) and
+#: the reliability is no longer identified.
+INFLATION_BOUNDS = (0.25, 4.0)
+#: Weight of the kind-level hyperprior, in sources.
+HYPER_STRENGTH = 1.0
 _DAMP_AFTER = 20
 _DAMPING = 0.5
 
@@ -84,7 +99,7 @@ class SourceFit:
     b: np.ndarray
     accurate: np.ndarray  # Σ r_c over the source's counted claims
     n: np.ndarray  # number of counted claims
-    inflation: np.ndarray  # λ_s: learned factor on the claims' base error scales
+    inflation: np.ndarray  # λ_s: learned factor on the scales of claims that state no se (1 if none)
     sigma: np.ndarray  # λ_s × the median base error scale of the source's claims (model space)
     responsibility: np.ndarray  # last E-step's P(accurate) of each claim (model order)
 
@@ -131,8 +146,11 @@ def learn_sources(
     kind_codes = _kind_codes(kinds)
     nk = int(kind_codes.max()) + 1 if len(kind_codes) else 0
     base = model.sigma  # stated se, else the prior / default error scale
+    stated = ~np.isnan(claimset.model_se[model.claim])  # a stated se is kept: understating is wildness
     finite = np.isfinite(model.lo) & np.isfinite(model.hi)
     n_s = segment_count(src, ns).astype(float)
+    pairs = np.unique(np.stack([src, model.quantity]), axis=1)
+    track = segment_count(pairs[0], ns) >= 2  # sources stating two or more quantities
     s_rel = prior_a + prior_b
 
     log_rho, log_1mrho, sigma = model.log_rho, model.log_1mrho, model.sigma
@@ -150,14 +168,17 @@ def learn_sources(
         acc_s = segment_sum(r, src, ns)
         mean_s = (a_s + acc_s) / (s_rel + n_s)
         if pooled.any() and nk:
+            # the kind's mean reliability: a hyperprior worth HYPER_STRENGTH sources at the prior mean,
+            # plus the posterior means of the kind's sources that have a track record (claims on two or
+            # more quantities), each source's own record left out (a cavity over sources)
             base_mean = prior_a / s_rel
             kp = kind_codes[pooled]
-            k_sum = segment_sum(mean_s[pooled], kp, nk)
-            k_n = segment_count(kp, nk).astype(float)
-            s0 = np.bincount(kp, weights=s_rel[pooled], minlength=nk) / np.maximum(k_n, 1)
-            m0 = np.bincount(kp, weights=base_mean[pooled], minlength=nk) / np.maximum(k_n, 1)
-            # cavity over sources: the kind's mean without the source itself
-            kind_mean = (s0[kp] * m0[kp] + k_sum[kp] - mean_s[pooled]) / (s0[kp] + k_n[kp] - 1.0)
+            informs = track[pooled]
+            k_sum = segment_sum(np.where(informs, mean_s[pooled], 0.0), kp, nk)
+            k_n = segment_sum(informs.astype(float), kp, nk)
+            m0 = np.bincount(kp, weights=base_mean[pooled], minlength=nk) / np.maximum(segment_count(kp, nk), 1)
+            own = np.where(informs, mean_s[pooled], 0.0)
+            kind_mean = (HYPER_STRENGTH * m0[kp] + k_sum[kp] - own) / (HYPER_STRENGTH + k_n[kp] - informs)
             a_s[pooled] = kind_mean * s_rel[pooled]
             b_s[pooled] = (1.0 - kind_mean) * s_rel[pooled]
         # cavity over claims: the source's reliability without the claim itself
@@ -167,12 +188,13 @@ def learn_sources(
         # ---- M-step: error-scale inflation λ_s on each claim's base scale (scaled-inverse-χ²
         #      posterior mean with prior λ = 1 and ERROR_PRIOR_DF degrees of freedom; cavity over claims)
         resid2 = np.where(finite, (model.centre - m[model.quantity]) ** 2 + s[model.quantity] ** 2, 0.0) / base**2
-        rw = np.where(finite & (model.shape <= 1), r, 0.0)
+        rw = np.where(finite & (model.shape <= 1) & ~stated, r, 0.0)
         ss = segment_sum(rw * resid2, src, ns)
         nn = segment_sum(rw, src, ns)
         lam2_c = (ERROR_PRIOR_DF + np.maximum(ss[src] - rw * resid2, 0.0)) / (ERROR_PRIOR_DF + np.maximum(nn[src] - rw, 0.0))
-        new_sigma = np.sqrt(lam2_c) * base
-        lam2 = (ERROR_PRIOR_DF + ss) / (ERROR_PRIOR_DF + nn)
+        lo_b, hi_b = INFLATION_BOUNDS
+        new_sigma = np.where(stated, base, np.sqrt(np.clip(lam2_c, lo_b**2, hi_b**2)) * base)
+        lam2 = np.clip((ERROR_PRIOR_DF + ss) / (ERROR_PRIOR_DF + nn), lo_b**2, hi_b**2)
         with np.errstate(divide="ignore"):
             new_log_rho, new_log_1mrho = np.log(rho_c), np.log1p(-rho_c)
         if it > _DAMP_AFTER:  # damped updates settle the few claims that would flip back and forth
