@@ -104,6 +104,7 @@ from scipy import special
 
 from ._segments import segment_count, segment_sum
 from .likelihood import SHAPE_INTERVAL, SHAPE_LOWER, SHAPE_POINT, SHAPE_UPPER, ClaimModel, log_accurate, log_terms
+from .posterior import grid_quantiles
 from .results import Table
 
 __all__ = [
@@ -417,84 +418,6 @@ def _quad_chunk(model, i, j, si, sj, steps) -> np.ndarray:
 
 
 # ---------------------------------------------------------- per claim
-def _dudx(post, part: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """du/dx of the grid maps of quantities ``part`` at x (from the documented map parameters)."""
-    c, a, w = post.centre[part], post.stretch[part], post.weight[part]
-    out = np.zeros_like(x)
-    for k in range(c.shape[1]):
-        out += w[:, k : k + 1] / np.hypot(a[:, k : k + 1], x - c[:, k : k + 1])
-    return out
-
-
-def _cells(q: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Cell integrals (in steps) of the local cubic interpolants of q, and their coefficients.
-
-    The cubic of cell k passes through q[k-1..k+2] (cubic extrapolation
-    supplies the ghost values at both ends): O(h⁴) cumulative integrals.
-    """
-    g = q.shape[1]
-    left = 4 * q[:, :1] - 6 * q[:, 1:2] + 4 * q[:, 2:3] - q[:, 3:4]
-    right = 4 * q[:, -1:] - 6 * q[:, -2:-1] + 4 * q[:, -3:-2] - q[:, -4:-3]
-    p = np.concatenate([left, q, right], axis=1)
-    A, B, C, D = p[:, : g - 1], p[:, 1:g], p[:, 2 : g + 1], p[:, 3 : g + 2]
-    c0 = B
-    c1 = -A / 3 - B / 2 + C - D / 6
-    c2 = A / 2 - B + C / 2
-    c3 = -A / 6 + B / 2 - C / 2 + D / 6
-    cell = np.maximum(c0 + c1 / 2 + c2 / 3 + c3 / 4, 0.0)
-    return cell, (c0, c1, c2, c3)
-
-
-def _median_index(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fractional node index of the median of densities q (rows; uniform grid), and the CDF at the nodes."""
-    n, g = q.shape
-    cell, (c0, c1, c2, c3) = _cells(q)
-    F = np.concatenate([np.zeros((n, 1)), np.cumsum(cell, axis=1)], axis=1)
-    total = F[:, -1:]
-    F = F / np.where(total > 0, total, 1.0)
-    cell = cell / np.where(total > 0, total, 1.0)
-    r = np.arange(n)
-    k = np.clip(np.sum(F < 0.5, axis=1) - 1, 0, g - 2)
-    tgt = 0.5 - F[r, k]
-    s = total[:, 0]
-    s = np.where(s > 0, s, 1.0)
-    a0, a1, a2, a3 = (c[r, k] / s for c in (c0, c1, c2, c3))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.clip(np.where(cell[r, k] > 0, tgt / cell[r, k], 0.5), 0.0, 1.0)
-    lo, hi = np.zeros(n), np.ones(n)
-    for _ in range(30):  # Newton, safeguarded by bisection
-        val = a0 * t + a1 * t * t / 2 + a2 * t**3 / 3 + a3 * t**4 / 4 - tgt
-        lo = np.where(val < 0, t, lo)
-        hi = np.where(val >= 0, t, hi)
-        der = a0 + a1 * t + a2 * t * t + a3 * t**3
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tn = t - val / der
-        tn = np.where(~np.isfinite(tn) | (tn <= lo) | (tn >= hi), 0.5 * (lo + hi), tn)
-        done = np.max(np.abs(tn - t), initial=0.0) < 1e-13
-        t = tn
-        if done:
-            break
-    return k + t, F
-
-
-def _x_at(post, part: np.ndarray, x_nodes: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """x at fractional node positions ``pos`` (one per row): cubic guess, then Newton on the map u(x)."""
-    n, g = x_nodes.shape
-    r = np.arange(n)
-    k = np.clip(np.floor(pos).astype(np.int64), 1, g - 3)
-    s = pos - k
-    A, B, C, D = (x_nodes[r, k + d] for d in (-1, 0, 1, 2))
-    x = (B + s * (-A / 3 - B / 2 + C - D / 6) + s * s * (A / 2 - B + C / 2)
-         + s**3 * (-A / 6 + B / 2 - C / 2 + D / 6))
-    u_t = post.start[part] + post.step[part] * pos
-    c, a, w = post.centre[part], post.stretch[part], post.weight[part]
-    for _ in range(4):
-        u = np.sum(w * np.arcsinh((x[:, None] - c) / a), axis=1)
-        d = np.sum(w / np.hypot(a, x[:, None] - c), axis=1)
-        x = x - (u - u_t) / d
-    return x
-
-
 def claim_diagnostics(model: ClaimModel, post, accurate: np.ndarray) -> dict[str, np.ndarray]:
     """Per-claim and per-quantity diagnostics from the grid posteriors (model space).
 
@@ -511,7 +434,7 @@ def claim_diagnostics(model: ClaimModel, post, accurate: np.ndarray) -> dict[str
     dict
         Per model claim: ``p_wild``, ``residual``, ``consensus_agreement``,
         ``influence``; per quantity: ``conflict``, ``bimodal``, ``median``
-        (model space, this module's quadrature), ``mean``, ``sd``.
+        (model space, :func:`credscore.posterior.grid_quantiles`), ``mean``, ``sd``.
         Definitions in the module docstring.
     """
     nq, m = model.n_quantities, len(model.claim)
@@ -524,10 +447,10 @@ def claim_diagnostics(model: ClaimModel, post, accurate: np.ndarray) -> dict[str
     for b in post.blocks():
         part, g = b.part, b.x.shape[1]
         # full posterior: median and bimodality
-        pos, F = _median_index(b.q)
-        median[part] = _x_at(post, part, b.x, pos)
+        med, F = grid_quantiles(b.q, post.start[part], post.step[part], *post._map(part), [0.5])
+        median[part] = med[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
-            dens = b.q * _dudx(post, part, b.x)  # p(x) = q(u) du/dx
+            dens = post.density_x(b)
         bimodal[part] = _bimodal(dens, F)
         # leave-one-out, chunked over claims
         rows_all = _rows_of(model, part)
@@ -547,8 +470,8 @@ def claim_diagnostics(model: ClaimModel, post, accurate: np.ndarray) -> dict[str
                 lmax = _log_acc_max(model, rows)
                 rel = np.exp(np.minimum(lacc - lmax[:, None], 0.0))
                 agree[rows] = np.sum(b.w[owner] * ql * rel, axis=1)
-            p, _ = _median_index(ql)
-            med_loo[rows] = _x_at(post, part[owner], x, p)
+            po = part[owner]
+            med_loo[rows] = grid_quantiles(ql, post.start[po], post.step[po], *post._map(po), [0.5])[0][:, 0]
     owner_q = model.quantity
     with np.errstate(divide="ignore", invalid="ignore"):
         influence = np.where(sd[owner_q] > 0, (med_loo - median[owner_q]) / sd[owner_q], 0.0)

@@ -42,7 +42,7 @@ import numpy as np
 from .exceptions import GridResolutionWarning
 from .likelihood import SHAPE_INTERVAL, SHAPE_POINT, ClaimModel, log_terms
 
-__all__ = ["GridPosterior", "compute_posteriors", "DEFAULT_GRID_SIZE", "DEFAULT_ROBUST_GRID_SIZE"]
+__all__ = ["GridPosterior", "compute_posteriors", "grid_quantiles", "DEFAULT_GRID_SIZE", "DEFAULT_ROBUST_GRID_SIZE"]
 
 DEFAULT_GRID_SIZE = 128
 DEFAULT_ROBUST_GRID_SIZE = 512
@@ -257,11 +257,13 @@ class GridPosterior:
         probs = np.atleast_1d(np.asarray(probs, dtype=float))
 
         def fn(b: Block) -> np.ndarray:
-            F, f, df = _cdf_nodes(b.q, self.step[b.part])
-            u = _invert(F, f, df, self.start[b.part], self.step[b.part], probs)
-            return _x_of_u(u, *self._map(b.part))
+            return grid_quantiles(b.q, self.start[b.part], self.step[b.part], *self._map(b.part), probs)[0]
 
         return self._collect(idx, fn, len(probs))
+
+    def density_x(self, block: Block) -> np.ndarray:
+        """The densities p(x) = q(u) du/dx of a :class:`Block` at its nodes x."""
+        return block.q * _dudx(block.x, *self._map(block.part))
 
     def shortest_interval(self, level: float, idx: np.ndarray | None = None, n_candidates: int = 401) -> np.ndarray:
         """Shortest interval of x holding ``level`` mass (the HPD interval of a unimodal posterior)."""
@@ -296,6 +298,34 @@ class GridPosterior:
 
 
 # ------------------------------------------------------- CDF and its inverse
+def grid_quantiles(q, start, step, centre, stretch, weight, probs):
+    """Quantiles of densities given on stretched grids, and their CDFs at the nodes.
+
+    Parameters
+    ----------
+    q : ndarray, shape (n, g)
+        Densities in u (any normalisation), one row per grid.
+    start, step : ndarray, shape (n,)
+        The uniform u-grids.
+    centre, stretch, weight : ndarray, shape (n, K)
+        The maps u -> x (see :class:`GridPosterior`).
+    probs : array_like
+        Probability levels.
+
+    Returns
+    -------
+    x : ndarray, shape (n, len(probs))
+        The quantiles, model space.
+    F : ndarray, shape (n, g)
+        The CDF at the nodes.
+    """
+    probs = np.atleast_1d(np.asarray(probs, dtype=float))
+    F, f, df = _cdf_nodes(q, step)
+    u = _invert(F, f, df, start, step, probs)
+    return _x_of_u(u, centre, stretch, weight), F
+
+
+
 def _norm(q: np.ndarray, step: np.ndarray) -> np.ndarray:
     return np.sum(_trap_weights(q.shape[1], step) * q, axis=1)
 
