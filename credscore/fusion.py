@@ -58,6 +58,8 @@ def fuse(
     tol: float = 1e-6,
     grid_size: int = DEFAULT_GRID_SIZE,
     robust_grid_size: int = DEFAULT_ROBUST_GRID_SIZE,
+    dynamics: Any = "static",
+    dates: Any = None,
 ) -> FusionResult:
     """Fuse conflicting claims into a Bayesian estimate of every quantity.
 
@@ -89,6 +91,14 @@ def fuse(
     grid_size, robust_grid_size : int
         Grid points of the fast and the robust passes (see
         :mod:`credscore.posterior`).
+    dynamics : {'static', 'drift'} or credscore.timeline.Drift
+        ``'static'`` (default): one value per quantity. ``'drift'``: the value
+        also follows a random walk over the claims' dates
+        (:mod:`credscore.timeline`; options via a :class:`~credscore.timeline.Drift`);
+        the static fit is kept and ``result.trajectory(q)`` /
+        ``result.estimate(q, date=...)`` give the value as of any date.
+    dates : iterable of date-like, optional
+        Extra dates at which every quantity's trajectory is reported (drift only).
 
     Returns
     -------
@@ -121,6 +131,11 @@ def fuse(
     ['accurate', 'accurate', 'wild']
     """
     level = _check_level(level)
+    from .timeline import Drift
+
+    drift = Drift.coerce(dynamics)
+    if dates is not None and drift is None:
+        raise ValueError("`dates` needs dynamics='drift'.")
     if priors is not None and not isinstance(priors, SourcePriors):
         raise TypeError(f"`priors` must be a SourcePriors; got {type(priors).__name__}.")
     for name, g in (("grid_size", grid_size), ("robust_grid_size", robust_grid_size)):
@@ -162,6 +177,10 @@ def fuse(
         learning=info,
         dependence_scores=None if dep is None else Dependence(cs.sources.astype(object), *dep[:3]),
     )
+    if drift is not None:  # drifting truths (credscore.timeline), on the fitted model
+        from .timeline import fit_timeline
+
+        result = attrs.evolve(result, timeline=fit_timeline(model, cs, drift, level=level, dates=dates))
     return with_agreement(result, acc_model)  # agreement and conflict columns (credscore.agreement)
 
 

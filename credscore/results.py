@@ -234,6 +234,7 @@ class FusionResult:
     model: Any
     learning: Any = None
     dependence_scores: Any = None
+    timeline: Any = None
 
     def dependence(self):
         """Source × source dependence (copy-detection) scores (:class:`credscore.dependence.Dependence`).
@@ -257,14 +258,104 @@ class FusionResult:
             known = ", ".join(repr(str(q)) for q in self.claimset.quantities[:10])
             raise KeyError(f"unknown quantity {quantity!r}; known: {known}.") from None
 
-    def estimate(self, quantity: str) -> Estimate:
-        """Posterior summary of one quantity (see :class:`Estimate`)."""
+    def estimate(self, quantity: str, date: Any = None) -> Estimate:
+        """Posterior summary of one quantity (see :class:`Estimate`).
+
+        With ``date`` (ISO text or a date; needs ``fuse(..., dynamics="drift")``)
+        the smoothed posterior of the quantity's value as of that date
+        (:mod:`credscore.timeline`); ``mode`` is the grid's most probable value.
+        """
+        if date is not None:
+            return self._estimate_at(quantity, date)
         i = self._qindex(quantity)
         row = self.estimates.row(i)
         return Estimate(
             quantity=str(quantity), mean=row["mean"], median=row["median"], mode=row["mode"], sd=row["sd"],
             low=row["low"], high=row["high"], level=self.level, scale=row["scale"], unit=row["unit"],
             posterior=self.posterior, index=i,
+        )
+
+    # ------------------------------------------------------------ drift (credscore.timeline)
+    def _timeline_fit(self, quantity: str, dates: Any, level: float | None):
+        """Re-fit one quantity's drift model with extra dates, keeping its learned drift weights."""
+        from .timeline import fit_timeline
+
+        if self.timeline is None:
+            raise ValueError("this result has no drift fit: use fuse(..., dynamics='drift').")
+        i = self._qindex(quantity)
+        tl = self.timeline
+        extra = list(tl.extra_days) + ([] if dates is None else ([dates] if isinstance(dates, str) or not hasattr(dates, "__iter__") else list(dates)))
+        from .claims import days_to_date
+
+        extra = [days_to_date(d) if isinstance(d, float) else d for d in extra]
+        return i, fit_timeline(self.model, self.claimset, tl.options, level=self.level if level is None else _check_level(level),
+                               dates=extra or None, quantities=[i], keep_mass=True,
+                               tau_state=(tl.tau_grid, tl.log_tau_prior, tl.log_extra))
+
+    def trajectory(self, quantity: str, dates: Any = None, level: float | None = None) -> Table:
+        """The value of one quantity over time (needs ``fuse(..., dynamics="drift")``).
+
+        Parameters
+        ----------
+        quantity : str
+        dates : iterable of date-like, optional
+            Extra dates to report (besides the quantity's claim dates and the
+            ``dates`` given to ``fuse``).
+        level : float, optional
+            Interval mass (default: the result's level).
+
+        Returns
+        -------
+        Table
+            One row per date: ``date`` (datetime.date; None for a quantity
+            without dated claims) ``, n_claims, median, low, high, mean, sd``
+            (smoothed: what all the claims say about that date) ``,
+            filtered_median, filtered_low, filtered_high, filtered_mean`` (what
+            the claims dated up to then say), in natural units.
+
+        Examples
+        --------
+        >>> import credscore
+        >>> res = credscore.fuse([
+        ...     {"quantity": "troops", "source": "NIS", "value": "1,500", "date": "2024-10-18"},
+        ...     {"quantity": "troops", "source": "Kyiv", "value": "11,000", "date": "2024-11-08"},
+        ... ], dynamics="drift")
+        >>> t = res.trajectory("troops", dates=["2024-10-25"])
+        >>> [str(d) for d in t["date"]]
+        ['2024-10-18', '2024-10-25', '2024-11-08']
+        >>> round(float(t["filtered_median"][0]))
+        1508
+        """
+        if self.timeline is None:
+            raise ValueError("this result has no drift fit: use fuse(..., dynamics='drift').")
+        if dates is None and level is None:
+            tl = self.timeline
+            i = self._qindex(quantity)
+            rows = tl.rows_of(i)
+            return Table({k: np.asarray(v)[rows] for k, v in tl.points.data.items() if k != "quantity"})
+        _, (tl, _, _) = self._timeline_fit(quantity, dates, level)
+        return Table({k: v for k, v in tl.points.data.items() if k != "quantity"})
+
+    def _estimate_at(self, quantity: str, date: Any) -> Estimate:
+        from .claims import date_to_days
+
+        try:
+            day = date_to_days(date)
+        except ValueError as exc:
+            raise ValueError(f"`date`: {exc}") from None
+        i, (tl, smoothed, _) = self._timeline_fit(quantity, [date], None)
+        j = int(np.flatnonzero(tl.days == day)[0])
+        row = tl.points.row(j)
+        x, p = smoothed.grid(j)
+        scale = self.estimates["scale"][i]
+        if scale == "log":
+            mode = float(np.exp(x[np.argmax(p * np.exp(-x))]))
+        else:
+            mode = float(x[np.argmax(p)])
+        return Estimate(
+            quantity=str(quantity), mean=row["mean"], median=row["median"], mode=mode, sd=row["sd"],
+            low=row["low"], high=row["high"], level=self.level, scale=scale, unit=self.estimates["unit"][i],
+            posterior=smoothed, index=j,
         )
 
     def agreement(self, quantity: str):
