@@ -461,6 +461,76 @@ class FusionResult:
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
+    # ------------------------------------------------------------ plots (credscore.plotting, needs matplotlib)
+    def plot_forest(self, quantity: str, **kwargs: Any):
+        """Forest plot of a quantity's claims against its posterior (:func:`credscore.plotting.plot_forest`).
+
+        Examples
+        --------
+        >>> import pytest; _ = pytest.importorskip("matplotlib")
+        >>> import credscore
+        >>> res = credscore.fuse([{"quantity": "q", "source": "a", "value": "11,000"},
+        ...                       {"quantity": "q", "source": "b", "value": "10,900"}])
+        >>> ax = res.plot_forest("q")
+        >>> [t.get_text() for t in ax.get_yticklabels()]
+        ['a', 'b']
+        """
+        from .plotting import plot_forest
+
+        return plot_forest(self, quantity, **kwargs)
+
+    def plot_agreement(self, quantity: str | None = None, **kwargs: Any):
+        """Agreement heatmap, claim × claim or source × source (:func:`credscore.plotting.plot_agreement`).
+
+        Examples
+        --------
+        >>> import pytest; _ = pytest.importorskip("matplotlib")
+        >>> import credscore
+        >>> res = credscore.fuse([{"quantity": "q", "source": "a", "value": "11,000"},
+        ...                       {"quantity": "q", "source": "b", "value": "10,900"}])
+        >>> res.plot_agreement("q").images[0].get_array().shape
+        (2, 2)
+        """
+        from .plotting import plot_agreement
+
+        return plot_agreement(self, quantity, **kwargs)
+
+    def plot_reliability(self, **kwargs: Any):
+        """Source reliability with credible intervals and prior means (:func:`credscore.plotting.plot_reliability`).
+
+        Examples
+        --------
+        >>> import pytest; _ = pytest.importorskip("matplotlib")
+        >>> import credscore
+        >>> res = credscore.fuse([{"quantity": "q", "source": "a", "value": "11,000"},
+        ...                       {"quantity": "q", "source": "b", "value": "10,900"}])
+        >>> len(res.plot_reliability().get_yticks())
+        2
+        """
+        from .plotting import plot_reliability
+
+        return plot_reliability(self, **kwargs)
+
+    def plot_trajectory(self, quantity: str, **kwargs: Any):
+        """A drifting quantity over time with its dated claims (:func:`credscore.plotting.plot_trajectory`).
+
+        Needs ``fuse(..., dynamics="drift")``; raises ValueError otherwise.
+
+        Examples
+        --------
+        >>> import pytest; _ = pytest.importorskip("matplotlib")
+        >>> import credscore
+        >>> res = credscore.fuse([
+        ...     {"quantity": "q", "source": "a", "value": "1,500", "date": "2024-10-18"},
+        ...     {"quantity": "q", "source": "b", "value": "11,000", "date": "2024-11-08"},
+        ... ], dynamics="drift")
+        >>> res.plot_trajectory("q").get_title()
+        'q over time'
+        """
+        from .plotting import plot_trajectory
+
+        return plot_trajectory(self, quantity, **kwargs)
+
     def __repr__(self) -> str:
         return f"<FusionResult: {len(self.claims)} claims, {len(self.estimates)} quantities, level={self.level}>"
 
