@@ -36,6 +36,12 @@ import credscore  # noqa: E402
 from credscore import ClaimSet, Reliability, SourcePriors  # noqa: E402
 
 
+#: The core issue's setting: fixed priors, the exact posteriors and the base tables only
+#: (reliability learning is benchmarked in bench_learning.py, the agreement columns in
+#: bench_agreement.py).
+FIXED = dict(learn_reliability=False, diagnostics=False)
+
+
 def make_claims(n_quantities: int, per: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     n = n_quantities * per
@@ -51,11 +57,8 @@ def make_claims(n_quantities: int, per: int, seed: int = 0):
 
 
 def claimset_from_arrays(q, src, y, se) -> ClaimSet:
-    recs = [
-        {"quantity": f"q{a}", "source": f"s{b}", "value": float(c), "se": float(d), "precision": 0}
-        for a, b, c, d in zip(q.tolist(), src.tolist(), y.tolist(), se.tolist())
-    ]
-    return ClaimSet.from_records(recs, scales="linear")
+    return ClaimSet.from_arrays(np.char.add("q", q.astype(str)), np.char.add("s", src.astype(str)), y, se=se,
+                                scales="linear")
 
 
 def ivw_pass(q, y, se, nq):
@@ -80,7 +83,7 @@ def _child(nq: int, per: int) -> None:
     priors = SourcePriors(default=Reliability(0.9, 10))
     tracemalloc.start()
     t = time.perf_counter()
-    credscore.fuse(cs, priors)
+    credscore.fuse(cs, priors, **FIXED)
     el = time.perf_counter() - t
     _, traced = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -95,8 +98,8 @@ def run(nq: int, per: int, repeat: int) -> dict:
     build = time.perf_counter() - t0
     priors = SourcePriors(default=Reliability(0.9, 10))
     ivw = best_of(lambda: ivw_pass(cs.quantity, cs.value, cs.se, cs.n_quantities), max(repeat, 5))
-    fuse_t = best_of(lambda: credscore.fuse(cs, priors), repeat)
-    res = credscore.fuse(cs, priors)
+    fuse_t = best_of(lambda: credscore.fuse(cs, priors, **FIXED), repeat)
+    res = credscore.fuse(cs, priors, **FIXED)
     robust = float(np.mean(res.estimates["grid_attempts"] > 1))
     child = subprocess.run([sys.executable, __file__, "--child", str(nq), str(per)], capture_output=True, text=True, check=True)
     mem = json.loads(child.stdout)

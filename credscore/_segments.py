@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["segment_sum", "segment_count", "segment_quantile", "segment_max", "segment_min"]
+__all__ = ["segment_sum", "segment_count", "segment_quantile", "segment_max", "segment_min", "distinct_per_group"]
 
 
 def segment_sum(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
@@ -72,3 +72,9 @@ def segment_quantile(
     okidx = np.flatnonzero(ok)
     out[okidx[tie]] = 0.5 * (v[at[tie]] + v[at[tie] + 1])
     return out
+
+
+def distinct_per_group(groups: np.ndarray, items: np.ndarray, n_groups: int, n_items: int) -> np.ndarray:
+    """Number of distinct ``items`` per group (e.g. quantities per source), via one int64 key."""
+    key = np.unique(groups.astype(np.int64) * int(n_items) + items.astype(np.int64))
+    return np.bincount(key // int(n_items), minlength=n_groups)

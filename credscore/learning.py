@@ -48,7 +48,7 @@ import attrs
 import numpy as np
 from scipy import special
 
-from ._segments import segment_count, segment_sum
+from ._segments import distinct_per_group, segment_count, segment_sum
 from .exceptions import ConvergenceWarning
 from .likelihood import SHAPE_LOWER, SHAPE_POINT, SHAPE_UPPER, ClaimModel
 from .posterior import _locate
@@ -149,8 +149,7 @@ def learn_sources(
     stated = ~np.isnan(claimset.model_se[model.claim])  # a stated se is kept: understating is wildness
     finite = np.isfinite(model.lo) & np.isfinite(model.hi)
     n_s = segment_count(src, ns).astype(float)
-    pairs = np.unique(np.stack([src, model.quantity]), axis=1)
-    track = segment_count(pairs[0], ns) >= 2  # sources stating two or more quantities
+    track = distinct_per_group(src, model.quantity, ns, model.n_quantities) >= 2  # sources stating 2+ quantities
     s_rel = prior_a + prior_b
 
     log_rho, log_1mrho, sigma = model.log_rho, model.log_1mrho, model.sigma
