@@ -21,7 +21,28 @@ def _demo(args: argparse.Namespace) -> int:
     result = fuse(claims, priors, level=args.level)
     print(result.summary())
     print(_conflicts(result))
+    print(_trajectory(claims, priors, args.level))
     return 0
+
+
+def _trajectory(claims, priors, level: float) -> str:
+    """The troop count over time: a monotone drift fit (credscore.timeline), early October to late November."""
+    from .timeline import Drift
+
+    q = "nk_troops_in_russia"
+    res = fuse(claims, priors, level=level, dynamics=Drift(monotone=[q]), dates=["2024-10-01", "2024-11-30"])
+    t = res.trajectory(q)
+    tau = res.timeline.quantities["drift_scale"][res.claimset.quantity_index(q)]
+    lines = [f"Trajectory of {q} (monotone random walk in log space, learned drift scale {tau:.3f}/sqrt(day);",
+             f"smoothed: what all the claims say about each date; filtered: what the claims up to that date say; "
+             f"{level:.0%} intervals)", "",
+             f"{'date':<11} {'claims':>6} {'median':>8} {'interval':>19}   {'filtered':>8} {'interval':>19}"]
+    for r in t.rows():
+        lines.append(f"{str(r['date']):<11} {r['n_claims']:>6} {r['median']:>8,.0f} "
+                     f"{'[' + format(r['low'], ',.0f') + ', ' + format(r['high'], ',.0f') + ']':>19}   "
+                     f"{r['filtered_median']:>8,.0f} "
+                     f"{'[' + format(r['filtered_low'], ',.0f') + ', ' + format(r['filtered_high'], ',.0f') + ']':>19}")
+    return "\n".join(lines) + "\n"
 
 
 def _conflicts(result, top: int = 3) -> str:

@@ -101,7 +101,7 @@ DEFAULT_N_SCALES = 25
 #: the learned-τ grid spans this many decades below / above the quantity's reference scale
 _TAU_DECADES = (-2.5, 2.0)
 _PRUNE = 1e-12  # τ values whose posterior weight is below this in every quantity of a batch are skipped
-_BUDGET = 1 << 24  # float64 cells per batch of (time points × τ values × grid)
+_BUDGET = 1 << 22  # float64 cells per batch of (time points × τ values × grid)
 
 
 @attrs.frozen
