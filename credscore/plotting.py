@@ -143,6 +143,7 @@ def plot_forest(
     >>> len(bars.get_segments())
     3
     """
+    _pyplot()
     from matplotlib import colors
     from matplotlib.collections import LineCollection
 
@@ -432,6 +433,7 @@ def plot_trajectory(result, quantity: str, *, ax=None, n_dates: int = 120, level
         raise TypeError("plot_trajectory needs a FusionResult with a trajectory (fuse(..., dynamics='drift')).")
     if int(n_dates) != n_dates or n_dates < 0:
         raise ValueError("`n_dates` must be a non-negative integer.")
+    _pyplot()
     from matplotlib import colors
     from matplotlib import dates as mdates
     from matplotlib.collections import LineCollection
