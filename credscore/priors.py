@@ -109,16 +109,16 @@ class Reliability:
         grades to Beta priors as follows (our choice, documented so it can be
         argued with; pass your own :class:`Reliability` to differ):
 
-        =====  ==========================  =====  ========  =================
-        grade  meaning                     mean   strength  90 % interval
-        =====  ==========================  =====  ========  =================
-        A      completely reliable         0.95   40        ≈ [0.89, 0.99]
-        B      usually reliable            0.85   20        ≈ [0.71, 0.96]
-        C      fairly reliable             0.70   10        ≈ [0.45, 0.90]
-        D      not usually reliable        0.40   6         ≈ [0.11, 0.73]
-        E      unreliable                  0.20   5         ≈ [0.02, 0.53]
-        F      reliability cannot be judged 0.50  2         flat, Beta(1, 1)
-        =====  ==========================  =====  ========  =================
+        =====  ============================  =====  ========  ==================
+        grade  meaning                       mean   strength  90 % interval
+        =====  ============================  =====  ========  ==================
+        A      completely reliable           0.95   40        ≈ [0.89, 0.99]
+        B      usually reliable              0.85   20        ≈ [0.71, 0.96]
+        C      fairly reliable               0.70   10        ≈ [0.45, 0.90]
+        D      not usually reliable          0.40   6         ≈ [0.11, 0.73]
+        E      unreliable                    0.20   5         ≈ [0.02, 0.53]
+        F      reliability cannot be judged  0.50   2         flat, Beta(1, 1)
+        =====  ============================  =====  ========  ==================
 
         Parameters
         ----------

@@ -65,3 +65,21 @@ def test_notebook_runs(path, monkeypatch):
     if path.stem.startswith("03") and "nothing to compare" not in text:
         assert "credscore" in text and "mae" in text
     assert elapsed < BUDGET or os.environ.get("CREDSCORE_SLOW_OK"), f"{path.name} took {elapsed:.0f} s"
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+GUIDE = sorted((DOCS / "user_guide").glob("*.rst")) if DOCS.exists() else []
+
+
+@pytest.mark.parametrize("path", GUIDE, ids=[p.stem for p in GUIDE])
+def test_user_guide_doctests(path):
+    """The examples of the user guide (docs/user_guide/*.rst) run as doctests."""
+    import doctest
+
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    result = doctest.testfile(str(path), module_relative=False, verbose=False,
+                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{path.name}: {result.failed} of {result.attempted} examples failed"
