@@ -192,8 +192,9 @@ def report(rows: list[dict], args, wall: float) -> str:
             f"{os.cpu_count()} cores; intervals at level {LEVEL}; timeout {args.timeout:.0f} s per cell. "
             "MAE/RMSE in natural units; 'median rel. err' over log-scale quantities; "
             "source rank corr. = Spearman of learned source weight vs minus each source's empirical RMSE (synthetic).", ""]
+    order = {m: i for i, m in enumerate(list(OWN) + peer_labels())}
     for ds in DATASETS:
-        rs = [r for r in rows if r["dataset"] == ds]
+        rs = sorted((r for r in rows if r["dataset"] == ds), key=lambda r: (order.get(r["method"], -1), r.get("size") or 0))
         if not rs:
             continue
         out += [f"## {ds}", ""]
@@ -300,7 +301,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--in-process", action="store_true", help="no subprocess per cell (smoke runs)")
     ap.add_argument("--no-charts", action="store_true")
     ap.add_argument("--out", default=str(HERE / "RESULTS-methods.md"))
-    ap.add_argument("--json", default=None, help="also write the raw rows as JSON")
+    ap.add_argument("--json", default=None, help="also write the raw rows as JSON (after every cell)")
+    ap.add_argument("--include", default=None, help="JSON rows of an earlier run to report together with this one's")
     args = ap.parse_args(argv)
     args.argv = argv
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -312,7 +314,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if lab not in OWN and not lab.startswith("peer:"):
             raise SystemExit(f"`--methods` must be among {', '.join(list(OWN) + peer_labels())}; got {lab!r}.")
     t_start = time.perf_counter()
-    rows: list[dict] = []
+    rows: list[dict] = json.loads(Path(args.include).read_text()) if args.include else []
     for ds in args.datasets.split(","):
         if ds not in DATASETS:
             raise SystemExit(f"`--datasets` must be among {', '.join(DATASETS)}; got {ds!r}.")
@@ -337,6 +339,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 print(f"{ds:10s} {lab:22s} {row.get('size')!s:>8} {row.get('seconds', float('nan')):8.2f}s "
                       f"mae={row.get('mae', float('nan')):.4g} {row.get('status')}", flush=True)
                 slow = row.get("status") != "ok" or row.get("seconds", 0) > args.timeout / 12
+                if args.json:
+                    Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")
     wall = time.perf_counter() - t_start
     text = report(rows, args, wall)
     if not args.no_charts:
