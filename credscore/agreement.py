@@ -127,7 +127,11 @@ BIMODAL_DIP = 0.5
 #: Each side of the dip must hold at least this share of the posterior mass.
 BIMODAL_MASS = 0.05
 #: A claim "agrees with the consensus" when its ``consensus_agreement`` is at least this.
-AGREE_AT = 0.5
+#: The score is the claim's accurate likelihood averaged over the leave-one-out posterior,
+#: relative to its maximum: a claim exactly at the consensus scores 1/sqrt(1 + s²/σ²) (0.45 when
+#: the consensus is twice as wide as the claim's error), a claim 1.8 combined sds away about
+#: 0.2 of that. 0.2 separates "fits" from "conflicts" for precise and vague claims alike.
+AGREE_AT = 0.2
 
 _K_NORMAL = 12.0  # window half-width in error sds: sqrt(φ) beyond it is below exp(-36)
 _GL_NODES = 16

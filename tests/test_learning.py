@@ -73,7 +73,7 @@ def test_auto_learns_only_when_a_source_spans_quantities():
     assert not one.learning.enabled and two.learning.enabled
     with pytest.raises(ValueError, match=r"^`learn_reliability` must be True, False or 'auto'; got 'yes'\.$"):
         fuse([{"quantity": "a", "source": "x", "value": 1.0}], learn_reliability="yes")
-    with pytest.raises(ValueError, match=r"^`detect_copies` must be True, False or 'auto'; got 1\.5\.$"):
+    with pytest.raises(ValueError, match=r"^`detect_copies` must be True or False; got 1\.5\.$"):
         fuse([{"quantity": "a", "source": "x", "value": 1.0}], detect_copies=1.5)
 
 
@@ -133,7 +133,7 @@ def _copy_case(copiers: bool):
 
 def test_copiers_of_a_bad_source_do_not_drag_the_estimate():
     cs, truth = _copy_case(copiers=True)
-    res = fuse(cs)
+    res = fuse(cs, detect_copies=True)
     dep = res.dependence()
     pairs = dep.pairs(0.9)
     copy_pairs = {frozenset((a, b)) for a, b in zip(pairs["source_a"], pairs["source_b"])}
@@ -151,7 +151,7 @@ def test_copiers_of_a_bad_source_do_not_drag_the_estimate():
 
 def test_the_same_values_from_independent_sources_do_drag():
     cs, truth = _copy_case(copiers=False)
-    res = fuse(cs)
+    res = fuse(cs, detect_copies=True)
     dep = res.dependence()
     i = list(dep.sources).index("bad")
     j = list(dep.sources).index("ind0")
@@ -163,7 +163,9 @@ def test_the_same_values_from_independent_sources_do_drag():
 
 def test_dependence_result_object():
     cs, _ = _copy_case(copiers=True)
-    dep = fuse(cs).dependence()
+    dep = fuse(cs, detect_copies=True).dependence()
+    lazy = fuse(cs).dependence()  # computed on demand when detection did not run
+    assert lazy.score.shape == dep.score.shape and np.nanmax(lazy.score) > 0.9
     assert dep.score.shape == (cs.n_sources, cs.n_sources)
     np.testing.assert_array_equal(dep.score, dep.score.T)
     assert np.all(np.diag(dep.score) == 0)
