@@ -28,8 +28,8 @@ stated value (median, majority, TruthFinder, CATD) are hard to beat on MAE; aver
 (mean, random effects) lose badly on population because a few garbage values (orders of
 magnitude off) enter the average; the MAE on population is dominated by a handful of large
 cities, so read the median relative error there too. On flight credscore is mid-table on MAE
-(5.7 minutes against 5.1 for Sums) and its intervals under-cover (0.71): flight sources copy
-each other heavily and their errors are not the wild/accurate mixture the model assumes. On
+(5.7 minutes against 5.1 for Sums) and its intervals under-cover (0.71), probably because flight sources copy
+each other heavily (not checked here). On
 population (50k claims, 43k quantities) credscore did not finish within the 120 s timeout.
 
 **Peers.** PyMARE and credscore's own `random_effects` agree to the printed digits (DL and
