@@ -22,7 +22,7 @@ import numpy as np
 from ..claims import ClaimSet
 from ..results import Table
 
-__all__ = ["SyntheticData", "make_synthetic", "SCENARIOS"]
+__all__ = ["SyntheticData", "make_synthetic", "SCENARIOS", "DEFAULTS"]
 
 
 @attrs.frozen(eq=False)
@@ -50,6 +50,11 @@ class SyntheticData:
     wild: np.ndarray
 
 
+#: Knob values used when neither a scenario nor the call sets them.
+DEFAULTS = dict(n_quantities=1000, n_sources=100, claims_per_quantity=10, scale="linear", truth_mean=0.0,
+                truth_sd=10.0, error_sd=(0.1, 3.0), state_se=True, wild_sources=0, wild_rate=0.3, wild_sd=30.0,
+                understaters=0, understate_factor=3.0, copiers=0, long_tail=0.0)
+
 SCENARIOS = {
     "peers": dict(n_sources=100, claims_per_quantity=10, truth_mean=0.0, truth_sd=10.0, error_sd=(0.1, 3.0),
                   state_se=True, wild_sources=10, wild_rate=0.3, wild_sd=30.0, scale="linear"),
@@ -60,21 +65,21 @@ def make_synthetic(
     scenario: str | None = None,
     *,
     n_claims: int | None = None,
-    n_quantities: int = 1000,
-    n_sources: int = 100,
-    claims_per_quantity: int = 10,
-    scale: str = "linear",
-    truth_mean: float = 0.0,
-    truth_sd: float = 10.0,
-    error_sd: tuple[float, float] = (0.1, 3.0),
-    state_se: bool = True,
-    wild_sources: int = 0,
-    wild_rate: float = 0.3,
-    wild_sd: float = 30.0,
-    understaters: int = 0,
-    understate_factor: float = 3.0,
-    copiers: int = 0,
-    long_tail: float = 0.0,
+    n_quantities: int | None = None,
+    n_sources: int | None = None,
+    claims_per_quantity: int | None = None,
+    scale: str | None = None,
+    truth_mean: float | None = None,
+    truth_sd: float | None = None,
+    error_sd: tuple[float, float] | None = None,
+    state_se: bool | None = None,
+    wild_sources: int | None = None,
+    wild_rate: float | None = None,
+    wild_sd: float | None = None,
+    understaters: int | None = None,
+    understate_factor: float | None = None,
+    copiers: int | None = None,
+    long_tail: float | None = None,
     seed: int = 0,
 ) -> SyntheticData:
     """Draw claims with known truths and source qualities.
@@ -82,12 +87,14 @@ def make_synthetic(
     Parameters
     ----------
     scenario : str, optional
-        A name from :data:`SCENARIOS`; its settings override the defaults
-        (explicit keyword arguments given with it are applied on top).
+        A name from :data:`SCENARIOS`; its settings replace the defaults
+        (:data:`DEFAULTS`), and explicit keyword arguments replace both.
     n_claims : int, optional
         Total claims; sets ``n_quantities = n_claims // claims_per_quantity``.
     n_quantities, n_sources, claims_per_quantity : int
         Each quantity gets ``claims_per_quantity`` claims from distinct sources.
+        (Every knob below defaults to ``None``: the scenario's value, else
+        :data:`DEFAULTS`.)
     scale : {'linear', 'log'}
         On ``'log'`` the truth and errors are drawn in log space and the
         claims are exp-transformed (errors are relative).
@@ -121,13 +128,18 @@ def make_synthetic(
     >>> len(d.claims), d.claims.n_quantities, len(d.truth)
     (1000, 100, 100)
     """
-    args = dict(n_quantities=n_quantities, n_sources=n_sources, claims_per_quantity=claims_per_quantity, scale=scale,
-                truth_mean=truth_mean, truth_sd=truth_sd, error_sd=error_sd, state_se=state_se,
-                wild_sources=wild_sources, wild_rate=wild_rate, wild_sd=wild_sd)
+    given = dict(n_quantities=n_quantities, n_sources=n_sources, claims_per_quantity=claims_per_quantity, scale=scale,
+                 truth_mean=truth_mean, truth_sd=truth_sd, error_sd=error_sd, state_se=state_se,
+                 wild_sources=wild_sources, wild_rate=wild_rate, wild_sd=wild_sd, understaters=understaters,
+                 understate_factor=understate_factor, copiers=copiers, long_tail=long_tail)
+    args = dict(DEFAULTS)
     if scenario is not None:
         if scenario not in SCENARIOS:
             raise ValueError(f"`scenario` must be one of {', '.join(repr(k) for k in SCENARIOS)}; got {scenario!r}.")
         args.update(SCENARIOS[scenario])
+    args.update({k: v for k, v in given.items() if v is not None})  # explicit arguments win
+    understaters, understate_factor = args["understaters"], args["understate_factor"]
+    copiers, long_tail = args["copiers"], args["long_tail"]
     nq, ns, k = args["n_quantities"], args["n_sources"], args["claims_per_quantity"]
     if n_claims is not None:
         nq = max(1, int(n_claims) // k)
