@@ -17,6 +17,7 @@ from .exceptions import ClaimError, ConvergenceWarning, GridResolutionWarning
 from .fusion import fuse
 from .priors import ErrorScale, QuantityPrior, Reliability, SourcePriors
 from .results import Estimate, FusionResult, Table
+from .timeline import Drift
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,7 @@ __all__ = [
     "ClaimError",
     "ClaimSet",
     "ConvergenceWarning",
+    "Drift",
     "ErrorScale",
     "Estimate",
     "FusionResult",
