@@ -6,7 +6,7 @@ import attrs
 import numpy as np
 
 from .._segments import segment_count
-from ._base import Prepared, argmax_per_group, cluster_values
+from ._base import Method, Prepared, argmax_per_group, check_int, check_positive, cluster_values
 
 
 @attrs.frozen(eq=False)
@@ -62,3 +62,56 @@ def normalise(a: np.ndarray) -> np.ndarray:
 def changed(new: np.ndarray, old: np.ndarray, tol: float) -> bool:
     """Largest absolute change above ``tol``."""
     return bool(np.max(np.abs(new - old), initial=0.0) > tol)
+
+
+@attrs.frozen(kw_only=True)
+class FactFinder(Method):
+    """The iteration shared by the fact-finders of Pasternack & Roth (2010).
+
+    Subclasses define the starting beliefs and trust (:meth:`_start`) and the
+    two updates (:meth:`_trust`, :meth:`_belief`); this class builds the
+    source–value graph, alternates the updates until no belief moves by more
+    than ``tol`` (or ``max_iter``), and returns the value of highest belief
+    per quantity with the sources' trust as weights.
+
+    Parameters
+    ----------
+    tolerance : float
+        Merging tolerance of :func:`~credscore.methods._base.cluster_values` (≥ 0).
+    max_iter : int
+        Iterations (the paper runs 20).
+    tol : float
+        Stop early when no normalised belief moves more than ``tol``.
+    """
+
+    tolerance: float = 0.1
+    max_iter: int = 20
+    tol: float = 1e-9
+
+    def __attrs_post_init__(self) -> None:
+        check_positive("tolerance", self.tolerance, allow_zero=True)
+        check_int("max_iter", self.max_iter)
+        check_positive("tol", self.tol)
+
+    def _start(self, g: FactGraph) -> tuple[np.ndarray, np.ndarray]:
+        """Initial (beliefs, trust)."""
+        return np.full(g.nf, 0.5), np.zeros(g.ns)
+
+    def _trust(self, g: FactGraph, b: np.ndarray, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _belief(self, g: FactGraph, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fit(self, p: Prepared):
+        g = fact_graph(p, self.tolerance)
+        b, t = self._start(g)
+        it = 0
+        for it in range(1, int(self.max_iter) + 1):
+            t = self._trust(g, b, t)
+            b_new = self._belief(g, t)
+            done = not changed(b_new, b, self.tol)
+            b = b_new
+            if done:
+                break
+        return g.best(b), None, None, t, it

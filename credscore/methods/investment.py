@@ -30,8 +30,8 @@ import attrs
 import numpy as np
 
 from .._segments import segment_sum
-from ._base import Method, Prepared, check_int, check_positive, register
-from ._discrete import changed, fact_graph, normalise
+from ._base import check_positive, register
+from ._discrete import FactFinder, normalise
 
 __all__ = ["Investment", "invest"]
 
@@ -47,42 +47,29 @@ def invest(g, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 @register("investment")
 @attrs.frozen(kw_only=True)
-class Investment(Method):
+class Investment(FactFinder):
     """Investment (Pasternack & Roth 2010).
 
     Parameters
     ----------
     g : float
         Exponent of the belief growth function G(x) = x^g (paper: 1.2), > 0.
-    tolerance : float
-        Merging tolerance of :func:`~credscore.methods._base.cluster_values` (≥ 0).
-    max_iter : int
-        Iterations (the paper runs 20).
-    tol : float
-        Stop early when no normalised belief moves more than ``tol``.
+    tolerance, max_iter, tol
+        See :class:`~credscore.methods._discrete.FactFinder`.
     """
 
     g: float = 1.2
-    tolerance: float = 0.1
-    max_iter: int = 20
-    tol: float = 1e-9
 
     def __attrs_post_init__(self) -> None:
         check_positive("g", self.g)
-        check_positive("tolerance", self.tolerance, allow_zero=True)
-        check_int("max_iter", self.max_iter)
-        check_positive("tol", self.tol)
+        super().__attrs_post_init__()
 
-    def _fit(self, p: Prepared):
-        g = fact_graph(p, self.tolerance)
+    def _start(self, g):
         t = np.ones(g.ns)
-        b = normalise(segment_sum((t / g.per_source)[g.ls], g.lf, g.nf) ** self.g)
-        it = 0
-        for it in range(1, int(self.max_iter) + 1):
-            t = normalise(invest(g, b, t))
-            b_new = normalise(segment_sum((t / g.per_source)[g.ls], g.lf, g.nf) ** self.g)
-            done = not changed(b_new, b, self.tol)
-            b = b_new
-            if done:
-                break
-        return g.best(b), None, None, t, it
+        return self._belief(g, t), t
+
+    def _trust(self, g, b, t):
+        return normalise(invest(g, b, t))
+
+    def _belief(self, g, t):
+        return normalise(segment_sum((t / g.per_source)[g.ls], g.lf, g.nf) ** self.g)

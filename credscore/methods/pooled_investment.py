@@ -31,9 +31,8 @@ import attrs
 import numpy as np
 
 from .._segments import segment_sum
-from ._base import Method, Prepared, check_int, check_positive, register
-from ._discrete import changed, fact_graph, normalise
-from .investment import invest
+from ._base import register
+from .investment import Investment
 
 __all__ = ["PooledInvestment"]
 
@@ -48,42 +47,18 @@ def _pooled_belief(g, t: np.ndarray, power: float) -> np.ndarray:
 
 @register("pooled_investment")
 @attrs.frozen(kw_only=True)
-class PooledInvestment(Method):
+class PooledInvestment(Investment):
     """PooledInvestment (Pasternack & Roth 2010).
 
     Parameters
     ----------
     g : float
         Exponent of the growth function G(x) = x^g (paper: 1.4), > 0.
-    tolerance : float
-        Merging tolerance of :func:`~credscore.methods._base.cluster_values` (≥ 0).
-    max_iter : int
-        Iterations (the paper runs 20).
-    tol : float
-        Stop early when no belief moves more than ``tol``.
+    tolerance, max_iter, tol
+        See :class:`~credscore.methods._discrete.FactFinder`.
     """
 
     g: float = 1.4
-    tolerance: float = 0.1
-    max_iter: int = 20
-    tol: float = 1e-9
 
-    def __attrs_post_init__(self) -> None:
-        check_positive("g", self.g)
-        check_positive("tolerance", self.tolerance, allow_zero=True)
-        check_int("max_iter", self.max_iter)
-        check_positive("tol", self.tol)
-
-    def _fit(self, p: Prepared):
-        g = fact_graph(p, self.tolerance)
-        t = np.ones(g.ns)
-        b = _pooled_belief(g, t, self.g)
-        it = 0
-        for it in range(1, int(self.max_iter) + 1):
-            t = normalise(invest(g, b, t))
-            b_new = _pooled_belief(g, t, self.g)
-            done = not changed(b_new, b, self.tol)
-            b = b_new
-            if done:
-                break
-        return g.best(b), None, None, t, it
+    def _belief(self, g, t):
+        return _pooled_belief(g, t, self.g)

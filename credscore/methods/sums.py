@@ -26,46 +26,25 @@ import attrs
 import numpy as np
 
 from .._segments import segment_sum
-from ._base import Method, Prepared, check_int, check_positive, register
-from ._discrete import changed, fact_graph, normalise
+from ._base import register
+from ._discrete import FactFinder, normalise
 
 __all__ = ["Sums"]
 
 
 @register("sums")
 @attrs.frozen(kw_only=True)
-class Sums(Method):
+class Sums(FactFinder):
     """Sums / Hubs and Authorities (Pasternack & Roth 2010).
 
     Parameters
     ----------
-    tolerance : float
-        Merging tolerance of :func:`~credscore.methods._base.cluster_values` (≥ 0).
-    max_iter : int
-        Iterations (the paper runs 20).
-    tol : float
-        Stop early when no normalised belief moves more than ``tol``.
+    tolerance, max_iter, tol
+        See :class:`~credscore.methods._discrete.FactFinder`.
     """
 
-    tolerance: float = 0.1
-    max_iter: int = 20
-    tol: float = 1e-9
+    def _trust(self, g, b, t):
+        return normalise(segment_sum(b[g.lf], g.ls, g.ns))
 
-    def __attrs_post_init__(self) -> None:
-        check_positive("tolerance", self.tolerance, allow_zero=True)
-        check_int("max_iter", self.max_iter)
-        check_positive("tol", self.tol)
-
-    def _fit(self, p: Prepared):
-        g = fact_graph(p, self.tolerance)
-        b = np.full(g.nf, 0.5)
-        t = np.zeros(g.ns)
-        it = 0
-        for it in range(1, int(self.max_iter) + 1):
-            t = normalise(segment_sum(b[g.lf], g.ls, g.ns))
-            b_new = normalise(segment_sum(t[g.ls], g.lf, g.nf))
-            done = not changed(b_new, b, self.tol)
-            b = b_new
-            if done:
-                break
-        return g.best(b), None, None, t, it
+    def _belief(self, g, t):
+        return normalise(segment_sum(t[g.ls], g.lf, g.nf))
