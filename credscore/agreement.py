@@ -105,7 +105,7 @@ from scipy import special
 from ._segments import segment_count, segment_sum
 from .likelihood import SHAPE_INTERVAL, SHAPE_LOWER, SHAPE_POINT, SHAPE_UPPER, ClaimModel, log_accurate, log_terms
 from .posterior import grid_quantiles
-from .results import Table
+from .results import Table, square_frame
 
 __all__ = [
     "AgreementMatrix",
@@ -643,11 +643,7 @@ class AgreementMatrix:
 
     def to_dataframe(self):
         """The matrix as a labelled :class:`pandas.DataFrame` (requires pandas)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("to_dataframe() needs pandas: pip install 'credscore[pandas]'.") from exc
-        return pd.DataFrame(np.asarray(self.values), index=list(self.labels), columns=list(self.labels))
+        return square_frame(self.values, self.labels)
 
     def to_text(self, floatfmt: str = ".2f") -> str:
         """A plain-text rendering."""
@@ -750,12 +746,7 @@ class SourceAgreement:
         """``which='agreement'`` (the values) or ``'shared'`` (the counts) as a labelled DataFrame."""
         if which not in ("agreement", "shared"):
             raise ValueError(f"`which` must be 'agreement' or 'shared'; got {which!r}.")
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("to_dataframe() needs pandas: pip install 'credscore[pandas]'.") from exc
-        data = self.values if which == "agreement" else self.shared
-        return pd.DataFrame(np.asarray(data), index=list(self.sources), columns=list(self.sources))
+        return square_frame(self.values if which == "agreement" else self.shared, self.sources)
 
     def __repr__(self) -> str:
         return f"<SourceAgreement: {len(self.sources)} sources, {int(np.triu(self.shared, 1).sum())} shared pairs>"

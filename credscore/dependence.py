@@ -80,11 +80,9 @@ class Dependence:
         """``which='score'``, ``'shared'`` or ``'coincide'`` as a labelled DataFrame (needs pandas)."""
         if which not in ("score", "shared", "coincide"):
             raise ValueError(f"`which` must be 'score', 'shared' or 'coincide'; got {which!r}.")
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("to_dataframe() needs pandas: pip install 'credscore[pandas]'.") from exc
-        return pd.DataFrame(np.asarray(getattr(self, which)), index=list(self.sources), columns=list(self.sources))
+        from .results import square_frame
+
+        return square_frame(getattr(self, which), self.sources)
 
     def __repr__(self) -> str:
         n = int(np.sum(np.triu(np.nan_to_num(self.score) >= 0.5, 1)))

@@ -207,14 +207,9 @@ class MetaResult:
             If pandas is not installed (it is an optional dependency of
             credscore: ``pip install credscore[pandas]``).
         """
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on environment
-            raise ImportError(
-                "MetaResult.to_dataframe() requires pandas, an optional dependency "
-                "of credscore. Install it with `pip install pandas` "
-                "(or `pip install credscore[pandas]`)."
-            ) from exc
+        from .results import require_pandas
+
+        pd = require_pandas()
         cols = {name: np.atleast_1d(getattr(self, name)) for name in _FIELDS_NUMERIC}
         n = len(cols["estimate"])
         cols["method"] = np.repeat(self.method, n)

@@ -14,6 +14,20 @@ from .posterior import GridPosterior
 __all__ = ["Table", "Estimate", "FusionResult"]
 
 
+def require_pandas():
+    """The pandas module, or an ImportError saying how to install the optional extra."""
+    try:
+        import pandas
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("to_dataframe() requires pandas: pip install 'credscore[pandas]'.") from exc
+    return pandas
+
+
+def square_frame(values: np.ndarray, labels) -> Any:
+    """A square matrix as a :class:`pandas.DataFrame` labelled on both axes (requires pandas)."""
+    return require_pandas().DataFrame(np.asarray(values), index=list(labels), columns=list(labels))
+
+
 def _check_level(level: float) -> float:
     level = float(level)
     if not 0.0 < level < 1.0:
@@ -76,11 +90,7 @@ class Table:
 
     def to_dataframe(self):
         """The table as a :class:`pandas.DataFrame` (requires pandas)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("to_dataframe() needs pandas: pip install 'credscore[pandas]'.") from exc
-        return pd.DataFrame({k: np.asarray(v) for k, v in self.data.items()})
+        return require_pandas().DataFrame({k: np.asarray(v) for k, v in self.data.items()})
 
     def to_text(self, max_rows: int = 40, floatfmt: str = ".4g") -> str:
         """A plain-text rendering."""
