@@ -45,7 +45,7 @@ __all__ = ["plot_forest", "plot_agreement", "plot_reliability", "plot_trajectory
 #: Default colormap of P(accurate): red (wild) to blue (accurate).
 ACCURACY_CMAP = "RdYlBu"
 
-_BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.1), "ncol": 2, "fontsize": "small", "frameon": False}
+_BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.18), "ncol": 2, "fontsize": "small", "frameon": False}
 _MISSING = "plotting needs matplotlib: pip install 'credscore[plot]'."
 
 
