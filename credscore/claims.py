@@ -470,16 +470,13 @@ class ClaimSet:
 
     def claim(self, i: int) -> Claim:
         """The i-th claim as a :class:`Claim`."""
-        return Claim(**self.to_records_slice(i))
+        from .io import claim_record
+
+        return Claim(**claim_record(self, i))
 
     def __iter__(self) -> Iterator[Claim]:
         for i in range(len(self)):
             yield self.claim(i)
-
-    def to_records_slice(self, i: int) -> dict[str, Any]:
-        from .io import claim_record
-
-        return claim_record(self, i)
 
     def scale_of(self, quantity: str) -> str:
         """The model scale ('log' or 'linear') of a quantity."""

@@ -201,6 +201,29 @@ def _codes(labels: list) -> tuple[np.ndarray, np.ndarray]:
     return codes, out
 
 
+def _one_label_per_group(values: list, group: np.ndarray, n: int, skip: np.ndarray | None = None):
+    """The first label given per group (None where none), and the first row giving a different one (-1).
+
+    Rows whose label is None, or where ``skip`` is True, take no part.
+    """
+    vals = np.array(values, dtype=object)
+    given = ~np.equal(vals, None)
+    if skip is not None:
+        given &= ~skip
+    rows = np.flatnonzero(given)
+    out = np.full(n, None, dtype=object)
+    if len(rows) == 0:
+        return out, -1
+    codes, labels = _codes(list(vals[rows]))
+    g = group[rows]
+    groups, first = np.unique(g, return_index=True)
+    first_code = np.full(n, -1, dtype=np.int64)
+    first_code[groups] = codes[first]
+    out[groups] = labels[codes[first]]
+    mismatch = np.flatnonzero(codes != first_code[g])
+    return out, (int(rows[mismatch[0]]) if len(mismatch) else -1)
+
+
 def _assemble(cols: dict[str, list], default_scale: str, scale_map: dict[str, str], where: str) -> ClaimSet:
     pos = np.asarray(cols["pos"], dtype=np.int64)
     qcode, quantities = _codes(cols["q"])
@@ -215,27 +238,21 @@ def _assemble(cols: dict[str, list], default_scale: str, scale_map: dict[str, st
 
     # --- one scale per quantity: explicit mapping > rows' `scale` > default
     nq = len(quantities)
-    declared: list[str | None] = [scale_map.get(str(q)) for q in quantities]
-    for i, sc in enumerate(cols["scale"]):
-        if sc is None:
-            continue
-        qi = qcode[i]
-        if str(quantities[qi]) in scale_map:
-            continue
-        if declared[qi] is None:
-            declared[qi] = sc
-        elif declared[qi] != sc:
-            raise ClaimError(
-                f"quantity {quantities[qi]!r} is declared both {declared[qi]!r} and {sc!r}.",
-                row=int(pos[i]), field="scale", where=where,
-            )
+    mapped = np.isin(quantities.astype(str), list(scale_map)) if scale_map else np.zeros(nq, dtype=bool)
+    declared, bad_row = _one_label_per_group(cols["scale"], qcode, nq, skip=mapped[qcode])
+    if bad_row >= 0:
+        qi = qcode[bad_row]
+        raise ClaimError(
+            f"quantity {quantities[qi]!r} is declared both {declared[qi]!r} and {cols['scale'][bad_row]!r}.",
+            row=int(pos[bad_row]), field="scale", where=where,
+        )
+    for name, sc in scale_map.items():  # once per entry of the caller's mapping
+        declared[quantities.astype(str) == name] = sc
     numbers = np.where(kind == RANGE, low, value)
     positive = np.ones(nq, dtype=bool)
     np.logical_and.at(positive, qcode, (numbers > 0) & ((kind != RANGE) | (high > 0)))
-    log_scale = np.empty(nq, dtype=bool)
-    for qi in range(nq):  # once per quantity label, at the boundary only
-        sc = declared[qi] or default_scale
-        log_scale[qi] = positive[qi] if sc == "auto" else sc == "log"
+    effective = np.where(np.equal(declared, None), default_scale, declared)
+    log_scale = np.where(effective == "auto", positive, effective == "log")
 
     # --- statement interval in natural units
     lower_bound = np.select(
@@ -265,18 +282,14 @@ def _assemble(cols: dict[str, list], default_scale: str, scale_map: dict[str, st
     lower_bound = np.where(logq & (kind == UPPER), 0.0, lower_bound)
 
     # --- one kind per source
-    source_kinds = np.full(len(sources), None, dtype=object)
-    for i, sk in enumerate(cols["source_kind"]):
-        if sk is None:
-            continue
-        prev = source_kinds[scode[i]]
-        if prev is None:
-            source_kinds[scode[i]] = sk
-        elif prev != sk:
-            raise ClaimError(
-                f"source {sources[scode[i]]!r} is given kinds {prev!r} and {sk!r}; a source has one kind.",
-                row=int(pos[i]), field="source_kind", where=where,
-            )
+    source_kinds, bad_row = _one_label_per_group(cols["source_kind"], scode, len(sources))
+    if bad_row >= 0:
+        si = scode[bad_row]
+        raise ClaimError(
+            f"source {sources[si]!r} is given kinds {source_kinds[si]!r} and {cols['source_kind'][bad_row]!r}; "
+            f"a source has one kind.",
+            row=int(pos[bad_row]), field="source_kind", where=where,
+        )
 
     evidence = _evidence_index(qcode, scode, kind, lower_bound, upper_bound, se)
     obj = lambda name: np.array(cols[name], dtype=object)  # noqa: E731

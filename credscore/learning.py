@@ -50,6 +50,7 @@ from scipy import special
 
 from ._segments import distinct_per_group, segment_count, segment_sum
 from .exceptions import ConvergenceWarning
+from .io import _codes
 from .likelihood import SHAPE_LOWER, SHAPE_POINT, SHAPE_UPPER, ClaimModel
 from .posterior import _locate
 
@@ -104,10 +105,6 @@ class SourceFit:
     responsibility: np.ndarray  # last E-step's P(accurate) of each claim (model order)
 
 
-def _claim_sources(model: ClaimModel, claimset) -> np.ndarray:
-    return claimset.source[model.claim]
-
-
 def learn_sources(
     model: ClaimModel,
     claimset,
@@ -140,10 +137,10 @@ def learn_sources(
     fit : SourceFit
     info : LearningInfo
     """
-    src = _claim_sources(model, claimset)
+    src = claimset.source[model.claim]
     ns = claimset.n_sources
     kinds = claimset.source_kinds
-    kind_codes = _kind_codes(kinds)
+    kind_codes = _codes(list(kinds))[0]
     nk = int(kind_codes.max()) + 1 if len(kind_codes) else 0
     base = model.sigma  # stated se, else the prior / default error scale
     stated = ~np.isnan(claimset.model_se[model.claim])  # a stated se is kept: understating is wildness
@@ -228,11 +225,6 @@ def learn_sources(
                     sigma=np.sqrt(lam2) * typical, responsibility=r)
     info = LearningInfo(True, it, converged, np.asarray(history), np.asarray(changes))
     return learned, fit, info
-
-
-def _kind_codes(kinds: np.ndarray) -> np.ndarray:
-    labels: dict = {}
-    return np.array([labels.setdefault(k, len(labels)) for k in kinds], dtype=np.int64)
 
 
 def _responsibilities(model: ClaimModel, m: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, float]:

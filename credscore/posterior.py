@@ -275,27 +275,6 @@ class GridPosterior:
         r = np.arange(len(idx))
         return np.stack([lo[r, j], hi[r, j]], axis=1)
 
-    def cdf_at(self, values: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """Posterior CDF of quantity ``idx[k]`` at x = ``values[k]``."""
-        idx = np.asarray(idx)
-        values = np.asarray(values, dtype=float)
-        out = np.empty(len(idx))
-        uniq = np.unique(idx)
-        for b in self.blocks(uniq):
-            F, f, df = _cdf_nodes(b.q, self.step[b.part])
-            k = np.flatnonzero(np.isin(idx, b.part))
-            r = np.searchsorted(b.part, idx[k])
-            h = self.step[b.part][r]
-            c, a, w = self._map(b.part[r])
-            u = _u_of_x(values[k][:, None], c, a, w)[:, 0]
-            t_all = (u - self.start[b.part][r]) / h
-            g = b.q.shape[1]
-            j = np.clip(np.floor(t_all).astype(np.int64), 0, g - 2)
-            t = np.clip(t_all - j, 0.0, 1.0)
-            val = _quintic(F[r, j], F[r, j + 1], f[r, j] * h, f[r, j + 1] * h, df[r, j] * h * h, df[r, j + 1] * h * h, t)
-            out[k] = np.where(t_all < 0, 0.0, np.where(t_all > g - 1, 1.0, np.clip(val, 0.0, 1.0)))
-        return out
-
 
 # ------------------------------------------------------- CDF and its inverse
 def grid_quantiles(q, start, step, centre, stretch, weight, probs):

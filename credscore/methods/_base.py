@@ -249,6 +249,7 @@ def argmax_per_group(score: np.ndarray, groups: np.ndarray, n: int, *tiebreak: n
 
 # --------------------------------------------------------------- validation
 def check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
+    """A hyperparameter as a float, raising ``"`name` must be positive ..."`` unless finite and > 0 (or ≥ 0)."""
     v = float(value)
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"`{name}` must be {'non-negative' if allow_zero else 'positive'} and finite; got {value!r}.")
@@ -256,12 +257,14 @@ def check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
 
 
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
+    """A hyperparameter as an int, raising ``"`name` must be an integer of at least ..."`` otherwise."""
     if isinstance(value, bool) or int(value) != value or value < minimum:
         raise ValueError(f"`{name}` must be an integer of at least {minimum}; got {value!r}.")
     return int(value)
 
 
 def check_fraction(name: str, value: Any, low: float = 0.0, high: float = 1.0, closed_low: bool = False) -> float:
+    """A hyperparameter as a float inside (low, high) (or [low, high)), raising a ValueError otherwise."""
     v = float(value)
     if not ((low <= v if closed_low else low < v) and v < high):
         raise ValueError(f"`{name}` must be in the interval {'[' if closed_low else '('}{low:g}, {high:g}); got {value!r}.")

@@ -56,6 +56,8 @@ class CredScore(Method):
         return "CredScore(" + ", ".join(f"{k}={v!r}" for k, v in self.options.items()) + ")"
 
     def fit(self, claims: Any) -> MethodResult:
+        """Fit :func:`credscore.fuse` with this method's options; estimates are posterior medians
+        with their equal-tailed intervals, weights the learned reliabilities."""
         p = prepare(claims)  # same validation as every method
         res = fuse(p.claims, **self.options)
         est = res.estimates
