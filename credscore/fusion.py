@@ -36,6 +36,12 @@ WILD_AT = 0.2
 def _as_claimset(claims: Any) -> ClaimSet:
     if isinstance(claims, ClaimSet):
         return claims
+    if isinstance(claims, tuple) and any(isinstance(c, (ClaimSet, SourcePriors)) for c in claims):
+        raise TypeError(
+            "`claims` is a tuple of " + ", ".join(type(c).__name__ for c in claims)
+            + ", as load_seed_case() returns: unpack it, `claims, priors = load_seed_case()`, "
+            "then call fuse(claims, priors)."
+        )
     if isinstance(claims, Iterable) and not isinstance(claims, (str, bytes, Mapping)):
         from .claims import Claim
 
