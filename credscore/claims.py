@@ -222,6 +222,11 @@ class Claim:
     source_kind : str or None
         The kind of the source ("wire service", "intelligence agency", ...),
         used to choose its prior.
+    attribute : str or None
+        The family the quantity belongs to (every flight's departure time,
+        every city's population): a source's error scale, bias and accuracy
+        are learned per attribute. One attribute per quantity; ``None``: the
+        quantity's unit and scale (see :class:`ClaimSet`).
 
     Examples
     --------
@@ -243,6 +248,7 @@ class Claim:
     scale: str | None = None
     note: str | None = None
     source_kind: str | None = None
+    attribute: str | None = None
 
     def __repr__(self) -> str:  # short, doctest-friendly
         return f"Claim(quantity={self.quantity!r}, source={self.source!r}, kind={self.kind!r}, value={self.value!r}, ...)"
@@ -268,6 +274,7 @@ FIELDS: tuple[str, ...] = (
     "scale",
     "note",
     "source_kind",
+    "attribute",
 )
 
 
@@ -308,10 +315,21 @@ class ClaimSet:
         Free text per claim (None where not given).
     log_scale : ndarray of bool
         Per quantity: modelled on the log scale.
+    attributes : ndarray of str
+        Attribute labels (the families quantities belong to), in order of
+        first appearance, indexed by ``quantity_attribute``.
+    quantity_attribute : ndarray of int
+        Per quantity: the code of its attribute. A quantity whose claims name
+        no ``attribute`` gets the default label ``"<unit> (<scale>)"`` from
+        its first stated unit and its model scale, e.g. ``"soldiers (log)"``,
+        or ``"(linear)"`` without a unit: quantities of the same unit and
+        scale form one attribute.
     source_kinds : ndarray of object
         Per source: its kind (None where not given).
     row : ndarray of int
-        Position of each claim in the input.
+        Position of each claim in the input: the zero-based index of a record,
+        array element or DataFrame row, or the line of a CSV file on which the
+        claim starts (header = line 1).
     evidence : ndarray of int
         For each claim, the index of the claim that carries its evidence: itself,
         or the first identical statement by the same originator about the same
@@ -347,6 +365,8 @@ class ClaimSet:
     unit: np.ndarray
     note: np.ndarray
     log_scale: np.ndarray
+    attributes: np.ndarray
+    quantity_attribute: np.ndarray
     source_kinds: np.ndarray
     row: np.ndarray
     evidence: np.ndarray
@@ -391,7 +411,7 @@ class ClaimSet:
             Labels (any type; converted to str).
         value : array_like of float, optional
             NaN where absent (ranges).
-        kind, low, high, se, precision, reported_by, source_kind : array_like or scalar, optional
+        kind, low, high, se, precision, reported_by, source_kind, attribute : array_like or scalar, optional
         scales : {'auto', 'log', 'linear'} or mapping, optional
 
         Raises
@@ -415,22 +435,41 @@ class ClaimSet:
         return cls.from_records((c.to_record() for c in claims), scales=scales)
 
     @classmethod
-    def from_csv(cls, path: Any, scales: Any = None) -> "ClaimSet":
+    def from_csv(cls, path: Any, scales: Any = None, encoding: str = "utf-8-sig") -> "ClaimSet":
         """Read a CSV file with a header of :data:`FIELDS` names.
 
         Empty cells mean "not given"; numbers keep the precision they are
-        written with. Errors name the file's line number (the header is line 1).
+        written with. Header names are read case-insensitively and without
+        surrounding spaces; each may appear once. The delimiter (``,``, ``;``,
+        tab or ``|``) is detected from the header. A row may have fewer values
+        than the header (the rest are not given) but not more.
+
+        Parameters
+        ----------
+        path : path-like
+        scales : {'auto', 'log', 'linear'} or mapping, optional
+        encoding : str, default 'utf-8-sig'
+            The file's text encoding; the default reads UTF-8 with or without
+            the byte-order mark spreadsheets write.
+
+        Raises
+        ------
+        ClaimError
+            Naming the physical line of the file (the header is line 1; a
+            quoted value spanning lines counts every line) and the field. The
+            claims' :attr:`row` is that line number too.
         """
         from .io import claims_from_csv
 
-        return claims_from_csv(path, scales=scales)
+        return claims_from_csv(path, scales=scales, encoding=encoding)
 
     @classmethod
     def from_dataframe(cls, df: Any, scales: Any = None) -> "ClaimSet":
         """Build from a pandas DataFrame with :data:`FIELDS` columns.
 
         Missing values (NaN, None, NaT) in optional columns mean "not given".
-        Errors name the zero-based row position.
+        Column names are read case-insensitively and without surrounding
+        spaces; each may appear once. Errors name the zero-based row position.
         """
         from .io import claims_from_dataframe
 
@@ -481,6 +520,11 @@ class ClaimSet:
     def scale_of(self, quantity: str) -> str:
         """The model scale ('log' or 'linear') of a quantity."""
         return "log" if self.log_scale[self.quantity_index(quantity)] else "linear"
+
+    @property
+    def attribute(self) -> np.ndarray:
+        """Per claim: the code of its quantity's attribute (an index into :attr:`attributes`)."""
+        return self.quantity_attribute[self.quantity]
 
     def quantity_index(self, quantity: str) -> int:
         """Code of a quantity label; raises KeyError when absent."""

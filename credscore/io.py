@@ -8,9 +8,13 @@ first bad value. Nothing is dropped: every input row becomes a claim.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +46,7 @@ __all__ = [
 ]
 
 _NUMERIC = ("value", "low", "high", "se", "precision")
-_TEXT = ("reported_by", "unit", "note", "source_kind")
+_TEXT = ("reported_by", "unit", "note", "source_kind", "attribute")
 
 
 def _absent(x: Any, nan_is_absent: bool) -> bool:
@@ -114,13 +118,17 @@ def _claims_iv(
     where: str = "row",
     first: int = 0,
     nan_is_absent: bool = False,
+    numbered: bool = False,
 ) -> ClaimSet:
-    """Validate records and build a ClaimSet (the one input-validation function)."""
+    """Validate records and build a ClaimSet (the one input-validation function).
+
+    Each record's position is ``first`` plus its index, or, with
+    ``numbered=True``, given by the input as ``(position, record)`` pairs.
+    """
     default_scale, scale_map = _resolve_scale_arg(scales)
     cols: dict[str, list] = {k: [] for k in ("q", "s", "r", "kind", *_NUMERIC, "half", "date", *_TEXT, "scale", "pos")}
-    n = 0
-    for n, record in enumerate(records):
-        pos = first + n
+    items = records if numbered else enumerate(records, start=first)
+    for pos, record in items:
         if not isinstance(record, Mapping):
             raise ClaimError(f"must be a mapping of field names to values, got {type(record).__name__}.", row=pos, where=where)
         row = _Row(record, pos, where, nan_is_absent)
@@ -253,6 +261,7 @@ def _assemble(cols: dict[str, list], default_scale: str, scale_map: dict[str, st
     np.logical_and.at(positive, qcode, (numbers > 0) & ((kind != RANGE) | (high > 0)))
     effective = np.where(np.equal(declared, None), default_scale, declared)
     log_scale = np.where(effective == "auto", positive, effective == "log")
+    quantity_attribute, attributes = _attributes(cols, qcode, quantities, log_scale, pos, where)
 
     # --- statement interval in natural units
     lower_bound = np.select(
@@ -312,10 +321,41 @@ def _assemble(cols: dict[str, list], default_scale: str, scale_map: dict[str, st
         unit=obj("unit"),
         note=obj("note"),
         log_scale=log_scale,
+        attributes=attributes.astype(str),
+        quantity_attribute=quantity_attribute,
         source_kinds=source_kinds,
         row=pos,
         evidence=evidence,
     )
+
+
+def _attributes(cols, qcode, quantities, log_scale, pos, where) -> tuple[np.ndarray, np.ndarray]:
+    """Per-quantity attribute codes and the attribute labels (order of first appearance).
+
+    A quantity takes the ``attribute`` its claims name (one per quantity); a
+    quantity whose claims name none takes ``"<unit> (<scale>)"`` from its first
+    stated unit and its scale, or ``"(<scale>)"`` without a unit.
+    """
+    nq = len(quantities)
+    named, bad_row = _one_label_per_group(cols["attribute"], qcode, nq)
+    if bad_row >= 0:
+        qi = qcode[bad_row]
+        raise ClaimError(
+            f"quantity {quantities[qi]!r} is given attributes {named[qi]!r} and {cols['attribute'][bad_row]!r}; "
+            f"a quantity belongs to one attribute.",
+            row=int(pos[bad_row]), field="attribute", where=where,
+        )
+    missing = np.flatnonzero(np.equal(named, None))
+    if len(missing):
+        units, _ = _one_label_per_group(cols["unit"], qcode, nq)
+        ucode, ulabels = _codes(list(units[missing]))
+        keys, inverse = np.unique(2 * ucode + log_scale[missing].astype(np.int64), return_inverse=True)
+        labels = np.empty(len(keys), dtype=object)
+        for j, key in enumerate(keys.tolist()):  # once per distinct (unit, scale)
+            unit, scale = ulabels[key // 2], ("log" if key % 2 else "linear")
+            labels[j] = f"({scale})" if unit is None else f"{unit} ({scale})"
+        named[missing] = labels[inverse.ravel()]
+    return _codes(list(named))
 
 
 def _evidence_index(qcode, scode, kind, lo, hi, se) -> np.ndarray:
@@ -356,6 +396,7 @@ def claims_from_arrays(
     precision: Any = 0.0,
     reported_by: Any = None,
     source_kind: Any = None,
+    attribute: Any = None,
     scales: Any = None,
 ) -> ClaimSet:
     """Build a ClaimSet from equal-length arrays (vectorized validation); see :meth:`ClaimSet.from_arrays`."""
@@ -374,7 +415,7 @@ def claims_from_arrays(
         if x is None:
             return [None] * n
         a = np.broadcast_to(np.asarray(x, dtype=object), (n,))
-        return [None if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in a]
+        return [None if (v is None or (isinstance(v, float) and math.isnan(v)) or v == "") else str(v) for v in a]
 
     source = np.asarray(source)
     if len(source) != n:
@@ -420,31 +461,151 @@ def claims_from_arrays(
         "q": qs, "s": ss, "r": text("reported_by", reported_by), "kind": k,
         "value": v, "low": lo, "high": hi, "se": s_e, "precision": prec, "half": half,
         "date": np.full(n, np.nan), "reported_by": None, "unit": [None] * n, "note": [None] * n,
-        "source_kind": text("source_kind", source_kind), "scale": [None] * n, "pos": np.arange(n),
+        "source_kind": text("source_kind", source_kind), "attribute": text("attribute", attribute),
+        "scale": [None] * n, "pos": np.arange(n),
     }
     return _assemble(cols, *_resolve_scale_arg(scales), "row")
 
 
-def claims_from_csv(path: Any, scales: Any = None) -> ClaimSet:
-    """Build a ClaimSet from a CSV file; see :meth:`ClaimSet.from_csv`."""
-    with open(Path(path), newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None:
-            raise ClaimError(f"{path}: the file is empty; a header row and at least one claim are needed.")
-        unknown = [c for c in reader.fieldnames if c not in FIELDS]
-        if unknown:
+#: Delimiters recognised in CSV files, in order of preference on a tie.
+DELIMITERS = (",", ";", "\t", "|")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def _line_error(message: str, line: int) -> ClaimError:
+    """A ClaimError about a whole line, whose message names the line itself."""
+    exc = ClaimError(message)
+    exc.row, exc.where = line, "line"
+    return exc
+
+
+def _read_text(path: Any, encoding: str) -> str:
+    """The decoded text of a file; a decoding error names the file and the physical line."""
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise ClaimError(f"`encoding` must be a text encoding Python knows, e.g. 'utf-8-sig' or 'cp1252'; got {encoding!r}.") from None
+    data = Path(path).read_bytes()
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode(encoding, errors="replace")
+        line = len(_NEWLINE.findall(before)) + 1
+        column = len(before) - max(before.rfind("\n"), before.rfind("\r"))
+        bad = data[exc.start : exc.end].hex(" ")
+        raise _line_error(
+            f"line {line} of {path} is not valid {encoding} text (byte {bad} at character {column}); "
+            f"pass `encoding=` with the file's encoding, e.g. encoding='cp1252' or 'latin-1'.",
+            line,
+        ) from None
+
+
+def _header_key(name: str) -> str:
+    return name.replace("\ufeff", "").strip().lower()
+
+
+def _choose_delimiter(header_line: str, sample: str, fields: tuple[str, ...]) -> str:
+    """The delimiter among :data:`DELIMITERS` that splits the header into the most known names.
+
+    On a tie (e.g. a one-column header) :class:`csv.Sniffer` decides from the
+    sample, and ``,`` when it cannot.
+    """
+    scores = {}
+    for d in DELIMITERS:
+        cells = next(csv.reader([header_line], delimiter=d), [])
+        scores[d] = sum(_header_key(c) in fields for c in cells)
+    best = max(scores.values())
+    tied = [d for d in DELIMITERS if scores[d] == best]
+    if len(tied) == 1:
+        return tied[0]
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        sniffed = ","
+    return sniffed if sniffed in tied else tied[0]
+
+
+def _csv_records(path: Any, fields: tuple[str, ...], encoding: str, what: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Read a delimited text file into ``(line, record)`` pairs.
+
+    ``line`` is the physical line (header = 1) on which the record starts;
+    record keys are the header names lower-cased and stripped. Checks the
+    header (empty, duplicated or unknown names) before yielding anything and
+    every row's length (more values than the header is an error; fewer means
+    the rest are not given). Blank lines are skipped.
+    """
+    text = _read_text(path, encoding)
+    lines = io.StringIO(text, newline="")
+    header_line, header_no = None, 0
+    for header_no, header_line in enumerate(lines, start=1):
+        if header_line.strip():
+            break
+    else:
+        raise ClaimError(f"{path}: the file is empty; a header row and at least one claim are needed.")
+    sample = header_line + "".join(islice(lines, 50))
+    delimiter = _choose_delimiter(header_line, sample, fields)
+    lines.seek(0)
+    reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
+    header: list[str] = []
+    while not any(c.strip() for c in header):
+        header = next(reader)
+    names = [_header_key(c) for c in header]
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names):
+        shown = header[j].replace("\ufeff", "").strip()
+        if not name:
+            raise ClaimError(f"column {j + 1} of the header has no name; name it or remove it.", row=header_no, where="line")
+        if name in seen:
             raise ClaimError(
-                f"`{unknown[0]}` is not a claim field; the fields are {', '.join(FIELDS)}.",
-                row=1, field=unknown[0], where="line",
+                f"the column appears twice in the header (columns {seen[name] + 1} and {j + 1}); give it once.",
+                row=header_no, field=name, where="line",
             )
-        return _claims_iv(reader, scales=scales, where="line", first=2)
+        seen[name] = j
+        if name not in fields:
+            hint = ""
+            if len(names) == 1:
+                hint = " The header was read as one column: separate the columns with ',', ';', a tab or '|'."
+            raise ClaimError(
+                f"`{shown}` is not {what}; the {'fields' if 'field' in what else 'columns'} are {', '.join(fields)}.{hint}",
+                row=header_no, field=shown, where="line",
+            )
+    width = len(names)
+
+    def records() -> Iterator[tuple[int, dict[str, str]]]:
+        last = reader.line_num
+        for cells in reader:
+            start, last = last + 1, reader.line_num
+            if not cells:
+                continue
+            used = len(cells)
+            while used > width and cells[used - 1].strip() == "":
+                used -= 1  # trailing empty cells (a trailing delimiter) state nothing
+            if used > width:
+                raise _line_error(f"line {start} has {used} values, the header has {width}.", start)
+            yield start, dict(zip(names, cells))
+
+    return records()
+
+
+def claims_from_csv(path: Any, scales: Any = None, encoding: str = "utf-8-sig") -> ClaimSet:
+    """Build a ClaimSet from a CSV file; see :meth:`ClaimSet.from_csv`."""
+    records = _csv_records(path, FIELDS, encoding, "a claim field")
+    return _claims_iv(records, scales=scales, where="line", numbered=True)
 
 
 def claims_from_dataframe(df: Any, scales: Any = None) -> ClaimSet:
     """Build a ClaimSet from a pandas DataFrame; see :meth:`ClaimSet.from_dataframe`."""
     if not hasattr(df, "to_dict") or not hasattr(df, "columns"):
         raise ClaimError(f"`df` must be a pandas DataFrame, got {type(df).__name__}.")
-    records = df.to_dict(orient="records")
+    names = [_header_key(c) if isinstance(c, str) else c for c in df.columns]
+    seen: dict[Any, int] = {}
+    for j, name in enumerate(names):
+        if name in seen:
+            raise ClaimError(
+                f"the column appears twice (columns {seen[name] + 1} and {j + 1}); give it once.", field=str(name)
+            )
+        seen[name] = j
+    records = df.set_axis(names, axis=1).to_dict(orient="records")
     return _claims_iv(records, scales=scales, where="row", nan_is_absent=True)
 
 
@@ -472,6 +633,7 @@ def claim_record(cs: ClaimSet, i: int) -> dict[str, Any]:
         "scale": "log" if cs.log_scale[cs.quantity[i]] else "linear",
         "note": cs.note[i],
         "source_kind": cs.source_kinds[cs.source[i]],
+        "attribute": str(cs.attributes[cs.quantity_attribute[cs.quantity[i]]]),
     }
     if k in (POINT, APPROX):
         half = float(cs.precision[i])

@@ -15,10 +15,8 @@ Analysis*, 3rd ed., ch. 2-3.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -152,6 +150,11 @@ ADMIRALTY: dict[str, Reliability] = {
 
 #: Prior for sources without one: Beta(4, 1), mean 0.8.
 DEFAULT_RELIABILITY = Reliability(0.8, 5.0)
+
+#: The columns :meth:`SourcePriors.from_csv` reads.
+PRIOR_COLUMNS: tuple[str, ...] = (
+    "source", "source_kind", "admiralty", "reliability_mean", "reliability_strength", "error_sigma", "error_df",
+)
 
 #: Default error scale on log quantities: 10 % relative error.
 DEFAULT_LOG_SIGMA = 0.1
@@ -324,7 +327,7 @@ class SourcePriors:
         return self._lookup(source, kind)[1]
 
     @classmethod
-    def from_csv(cls, path: Any) -> "SourcePriors":
+    def from_csv(cls, path: Any, encoding: str = "utf-8-sig") -> "SourcePriors":
         """Read priors from a CSV file.
 
         Columns (all optional but one of ``source`` / ``source_kind``):
@@ -332,46 +335,77 @@ class SourcePriors:
         error_sigma, error_df``. A row with a ``source`` sets that source's
         prior (and its kind, when ``source_kind`` is given too); a row with only
         ``source_kind`` sets the prior of that kind; ``source`` ``*`` sets the
-        default. ``admiralty`` (a grade A-F) and ``reliability_mean`` are
-        alternatives.
+        default. ``admiralty`` (a grade A-F) and ``reliability_mean`` (with an
+        optional ``reliability_strength``) are alternatives: a row gives one.
+        The file is read as :meth:`ClaimSet.from_csv <credscore.ClaimSet.from_csv>`
+        reads claims: header names case-insensitive, delimiter detected, a
+        byte-order mark ignored.
+
+        Parameters
+        ----------
+        path : path-like
+        encoding : str, default 'utf-8-sig'
 
         Raises
         ------
         ClaimError
-            Naming the line and field of a bad value.
+            Naming the line and field of a bad value, of an unknown or
+            duplicated column, or of a column that conflicts with another.
         """
+        from .io import _csv_records
+
         sources: dict[str, Any] = {}
         kinds: dict[str, Any] = {}
         source_kinds: dict[str, str] = {}
         default, error = DEFAULT_RELIABILITY, ErrorScale()
-        with open(Path(path), newline="", encoding="utf-8") as fh:
-            for line, row in enumerate(csv.DictReader(fh), start=2):
-                row = {k: (v or "").strip() for k, v in row.items() if k is not None}
-                src, kind = row.get("source", ""), row.get("source_kind", "")
-                if not src and not kind:
-                    raise ClaimError("needs a `source` or a `source_kind`.", row=line, field="source", where="line")
+        for line, row in _csv_records(path, PRIOR_COLUMNS, encoding, "a priors column"):
+            row = {k: (v or "").strip() for k, v in row.items()}
+            src, kind = row.get("source", ""), row.get("source_kind", "")
+            if not src and not kind:
+                raise ClaimError("needs a `source` or a `source_kind`.", row=line, field="source", where="line")
+            if row.get("admiralty"):
+                for other in ("reliability_mean", "reliability_strength"):
+                    if row.get(other):
+                        raise ClaimError(
+                            "conflicts with `admiralty` (a grade sets the reliability prior); give one of them.",
+                            row=line, field=other, where="line",
+                        )
+            elif row.get("reliability_strength") and not row.get("reliability_mean"):
+                raise ClaimError("needs a `reliability_mean`.", row=line, field="reliability_strength", where="line")
+
+            def number(field: str) -> float | None:
+                if not row.get(field):
+                    return None
                 try:
-                    rel = err = None
-                    if row.get("admiralty"):
-                        rel = Reliability.admiralty(row["admiralty"])
-                    elif row.get("reliability_mean"):
-                        rel = Reliability(float(row["reliability_mean"]), float(row.get("reliability_strength") or 10))
-                    if row.get("error_sigma") or row.get("error_df"):
-                        err = ErrorScale(float(row["error_sigma"]) if row.get("error_sigma") else None,
-                                         float(row["error_df"]) if row.get("error_df") else None)
-                except ValueError as exc:
-                    field = next((f for f in ("admiralty", "reliability_mean", "reliability_strength", "error_sigma", "error_df") if row.get(f)), None)
-                    raise ClaimError(str(exc), row=line, field=field, where="line") from None
-                if src == "*":
-                    default = rel or default
-                    error = err or error
-                elif src:
-                    if rel or err:
-                        sources[src] = (rel, err)
-                    if kind:
-                        source_kinds[src] = kind
-                else:
-                    kinds[kind] = (rel, err)
+                    return float(row[field])
+                except ValueError:
+                    raise ClaimError(f"must be a number, got {row[field]!r}.", row=line, field=field, where="line") from None
+
+            rel = err = None
+            mean, strength, sigma, df = (number(f) for f in ("reliability_mean", "reliability_strength", "error_sigma", "error_df"))
+            field = "admiralty"
+            try:
+                if row.get("admiralty"):
+                    rel = Reliability.admiralty(row["admiralty"])
+                elif mean is not None:
+                    bad_strength = strength is not None and not (strength > 0 and math.isfinite(strength))
+                    field = "reliability_strength" if bad_strength else "reliability_mean"
+                    rel = Reliability(mean, 10.0 if strength is None else strength)
+                if sigma is not None or df is not None:
+                    field = "error_df" if df is not None and not df > 0 else "error_sigma"
+                    err = ErrorScale(sigma, df)
+            except ValueError as exc:
+                raise ClaimError(str(exc), row=line, field=field, where="line") from None
+            if src == "*":
+                default = rel or default
+                error = err or error
+            elif src:
+                if rel or err:
+                    sources[src] = (rel, err)
+                if kind:
+                    source_kinds[src] = kind
+            else:
+                kinds[kind] = (rel, err)
         return cls(default=default, error=error, sources=sources, kinds=kinds, source_kinds=source_kinds)
 
     def to_records(self, claims: Any) -> list[dict[str, Any]]:
