@@ -59,7 +59,9 @@ class TruthDiscoveryData:
         True value of each quantity, aligned with ``claims.quantities``
         (NaN where the dataset has no truth).
     attribute : ndarray of object
-        Per quantity: the attribute (weather, flight), or None.
+        Per quantity: its attribute label (``claims.attributes`` per
+        quantity): weather and flight ``'Temperature'``, ``'act_dep_time'``,
+        ...; population ``'population'``; bcg ``'log_rr'``.
     """
 
     name: str
@@ -77,6 +79,20 @@ def data_directory(directory: str | os.PathLike | None = None) -> Path:
         return Path(env)
     here = Path(__file__).resolve().parents[3] / "shared" / "data"
     return here if here.exists() else Path.cwd().parent / "shared" / "data"
+
+
+#: The attribute of every claim of a dataset without an attribute column.
+_FIXED_ATTRIBUTE = {"population": "population", "bcg": "log_rr"}
+
+
+def _attribute_of(name: str, row: dict) -> str | None:
+    """A claim's attribute: fixed per dataset, else the ``attribute`` column or the part of ``object`` after '|'."""
+    if name in _FIXED_ATTRIBUTE:
+        return _FIXED_ATTRIBUTE[name]
+    if row.get("attribute"):
+        return row["attribute"]
+    obj = row["object"]
+    return obj.rsplit("|", 1)[1] if "|" in obj else None
 
 
 def _decimal_half(text: str) -> float:
@@ -126,8 +142,10 @@ def load_dataset(
         )
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
+    attrs_of = [_attribute_of(name, r) for r in rows]
     if attribute is not None:
-        rows = [r for r in rows if r.get("attribute", r["object"].rsplit("|", 1)[-1]) == attribute]
+        keep = [i for i, a in enumerate(attrs_of) if a == attribute]
+        rows, attrs_of = [rows[i] for i in keep], [attrs_of[i] for i in keep]
         if not rows:
             raise ValueError(f"no claims of attribute {attribute!r} in {path}.")
     n = len(rows)
@@ -154,7 +172,8 @@ def load_dataset(
     else:  # bcg
         prec = np.zeros(n)
         se = np.array([float(r["se"]) for r in rows])
-    claims = ClaimSet.from_arrays(obj, src, val, kind=kind, se=se, precision=prec, scales=DATASETS[name]["scale"])
+    claims = ClaimSet.from_arrays(obj, src, val, kind=kind, se=se, precision=prec, attribute=attrs_of,
+                                  scales=DATASETS[name]["scale"])
     truth = np.full(claims.n_quantities, np.nan)
     tpath = folder / "truth.csv"
     if tpath.exists():
@@ -164,7 +183,7 @@ def load_dataset(
                 i = index.get(r["object"])
                 if i is not None:
                     truth[i] = float(r["value"])
-    attr = np.array([q.rsplit("|", 1)[1] if "|" in q else None for q in claims.quantities], dtype=object)
+    attr = claims.attributes[claims.quantity_attribute].astype(object)
     return TruthDiscoveryData(name=name, claims=claims, truth=truth, attribute=attr)
 
 
