@@ -75,19 +75,94 @@ _SUFFIXES = {
     "billions": 1e9,
     "trillion": 1e12,
 }
-_NUMBER_RE = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
+#: Characters that may separate groups of three digits (besides ``,`` or ``.``,
+#: whichever is not the decimal mark): plain, no-break, thin and narrow no-break
+#: spaces, apostrophes and underscores.
+_GROUP_MARKS = " \u00a0\u2009\u202f'\u2019_"
+_SCALE_RE = re.compile(
+    r"^(?P<num>.*?[0-9.])\s*(?P<word>" + "|".join(sorted(_SUFFIXES, key=len, reverse=True)) + r")$"
+)
+_EXPONENT_RE = re.compile(r"^(?P<num>.*[0-9.])e(?P<exp>[+-]?[0-9]+)$")
+_SIGN_RE = re.compile(r"^(?P<s1>[+-]?)\s*[$€£]?\s*(?P<s2>[+-]?)\s*(?P<body>.*)$")
+_TRAILING_CURRENCY_RE = re.compile(r"\s*[$€£]$")
+_SPECIAL = {"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
-def parse_number(text: Any) -> tuple[float, float]:
+def _number_error(raw: str, reason: str | None = None) -> ValueError:
+    if reason is None:
+        return ValueError(f"could not be parsed as a number: {raw!r}.")
+    return ValueError(f"could not be parsed as a number: {raw!r} ({reason}).")
+
+
+def _check_decimal(decimal: Any) -> str | None:
+    if decimal not in (None, ".", ","):
+        raise ValueError(f"`decimal` must be '.' or ','; got {decimal!r}.")
+    return decimal
+
+
+def _split_digits(raw: str, body: str, decimal: str | None) -> tuple[str, str | None]:
+    """Integer digits and fraction digits (None without a decimal mark) of a number's body.
+
+    ``decimal=None`` reads a ``.`` decimal point but refuses the forms that
+    mean a thousands separator in languages with a decimal comma.
+    """
+    mark = decimal or "."
+    other = "," if mark == "." else "."
+    hint = " for a decimal comma pass decimal=','" if mark == "." else ""
+    if body.count(mark) > 1:
+        if decimal is None and re.fullmatch(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+", body):
+            raise _number_error(raw, "'.' separates groups of three digits here; to read it so pass decimal=','")
+        raise _number_error(raw, f"more than one decimal mark {mark!r}")
+    intpart, dot, frac = body.partition(mark)
+    if not re.fullmatch(r"[0-9]*", frac):
+        reason = f"only digits may follow the decimal mark {mark!r}"
+        raise _number_error(raw, reason + (";" + hint if other in frac else ""))
+    parts = re.split(r"([^0-9])", intpart)
+    digits, marks = parts[0::2], parts[1::2]
+    if any(m not in _GROUP_MARKS + other for m in marks) or (marks and "" in digits):
+        raise _number_error(raw)
+    if marks:
+        seps = set(marks)
+        if len(seps) > 1:
+            shown = " and ".join(repr(m) for m in sorted(seps))
+            raise _number_error(raw, f"mixes the digit separators {shown}" + (";" + hint if "," in seps else ""))
+        if not (1 <= len(digits[0]) <= 3 and all(len(g) == 3 for g in digits[1:])):
+            sep = marks[0]
+            example = "10 000" if sep.isspace() else f"10{sep}000"
+            reason = f"{sep!r} must separate groups of three digits, as in {example}"
+            raise _number_error(raw, reason + (";" + hint if sep == "," else ""))
+    intdigits = "".join(digits)
+    if intdigits == "" and frac == "":
+        raise _number_error(raw)
+    if decimal is None and dot and not marks and len(frac) == 3 and re.fullmatch(r"[1-9][0-9]{0,2}", intdigits):
+        raise _number_error(
+            raw,
+            "ambiguous: '.' before three digits is a thousands separator in many languages; "
+            f"pass decimal=',' to read it as {intdigits}{frac} or decimal='.' to read it as {intdigits}.{frac}",
+        )
+    return intdigits, (frac if dot else None)
+
+
+def parse_number(text: Any, decimal: str | None = None) -> tuple[float, float]:
     """Parse a written number and the precision its writing implies.
 
     Parameters
     ----------
     text : str, int or float
         The number as written. Strings may contain thousands separators
-        (``,``, ``_``, thin or plain spaces), a currency sign (``$ € £``), an
-        exponent (``1.3e6``) and a scale word (``k``, ``thousand``,
-        ``million``/``m``/``mn``, ``billion``/``bn``/``b``, ``trillion``).
+        (``,``; plain, no-break, thin or narrow spaces; ``'``; ``_``) between
+        groups of three digits, a sign (``-``, ``+`` or the typographic minus
+        ``−``), a currency sign (``$ € £``), an exponent (``1.3e6``) and a
+        scale word (``k``, ``thousand``, ``million``/``m``/``mn``,
+        ``billion``/``bn``/``b``, ``trillion``).
+    decimal : {None, '.', ','}, optional
+        The decimal mark of strings. ``','`` reads ``"1,5"`` as 1.5 and
+        ``"1.000"`` / ``"1 000"`` as 1000 (``.`` and spaces then separate
+        thousands). ``'.'`` reads ``"1.000"`` as 1.000 and ``,`` separates
+        thousands. The default, ``None``, is ``'.'`` but refuses what another
+        language would read differently: a ``.`` before exactly three digits
+        after one to three digits (``"1.000"``, ``"12.500"``) and several
+        dots (``"1.234.567"``). Numbers that are not strings are unaffected.
 
     Returns
     -------
@@ -103,7 +178,10 @@ def parse_number(text: Any) -> tuple[float, float]:
     Raises
     ------
     ValueError
-        If the text is not a number.
+        If the text is not a number, or a ``,`` or ``.`` in it is neither the
+        decimal mark nor a separator between groups of three digits
+        (``"1,5"``, ``"1,2,3"``, ``"1 234,5"`` without ``decimal=','``), or the
+        number is ambiguous (above). The message says which.
 
     Examples
     --------
@@ -115,37 +193,44 @@ def parse_number(text: Any) -> tuple[float, float]:
     (1300000.0, 50000.0)
     >>> parse_number(12.5)
     (12.5, 0.05)
+    >>> parse_number("1 234,5", decimal=",")
+    (1234.5, 0.05)
     """
+    decimal = _check_decimal(decimal)
     if isinstance(text, bool):
-        raise ValueError(f"could not be parsed as a number: {text!r}.")
+        raise _number_error(text)
     if isinstance(text, (int, np.integer)):
-        s = str(int(text))
+        s, decimal = str(int(text)), "."
     elif isinstance(text, (float, np.floating)):
         f = float(text)
         if not math.isfinite(f):
             return f, 0.0
         s = str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+        decimal = "."
     elif isinstance(text, str):
         s = text
     else:
-        raise ValueError(f"could not be parsed as a number: {text!r}.")
+        raise _number_error(text)
     raw = s
-    s = s.strip().lower()
-    for ch in ",_ \u2009\u202f$€£":
-        s = s.replace(ch, "")
-    multiplier = 1.0
-    for word in sorted(_SUFFIXES, key=len, reverse=True):
-        if s.endswith(word) and len(s) > len(word) and (s[-len(word) - 1].isdigit() or s[-len(word) - 1] == "."):
-            multiplier = _SUFFIXES[word]
-            s = s[: -len(word)]
-            break
-    if s in {"nan", "inf", "+inf", "-inf", "infinity", "-infinity"}:
+    s = s.strip().lower().replace("\u2212", "-")
+    if s in _SPECIAL:
         return float(s), 0.0
-    m = _NUMBER_RE.match(s)
-    if m is None or (m.group(2) == "" and not m.group(3)):
-        raise ValueError(f"could not be parsed as a number: {raw!r}.")
-    sign, intpart, frac, exp = m.groups()
-    exponent = int(exp) if exp else 0
+    s = _TRAILING_CURRENCY_RE.sub("", s)
+    multiplier = 1.0
+    m = _SCALE_RE.match(s)
+    if m is not None:
+        s, multiplier = m.group("num").rstrip(), _SUFFIXES[m.group("word")]
+    exponent = 0
+    m = _EXPONENT_RE.match(s)
+    if m is not None:
+        s, exponent = m.group("num"), int(m.group("exp"))
+        if decimal is None:
+            decimal = "."  # an exponent is written with a decimal point
+    m = _SIGN_RE.match(s)
+    if m is None or (m.group("s1") and m.group("s2")) or not m.group("body"):
+        raise _number_error(raw)
+    sign = m.group("s1") or m.group("s2")
+    intpart, frac = _split_digits(raw, m.group("body"), decimal)
     if frac:
         last_place = -len(frac)
     else:
@@ -156,13 +241,70 @@ def parse_number(text: Any) -> tuple[float, float]:
     return value, half
 
 
+_MONTHS = {
+    name: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_ISO_DATE_RE = re.compile(
+    r"(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})"
+    r"(?:[t ](?P<H>[0-9]{2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:\.[0-9]{1,6})?)?(?:z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+)
+_DAY = r"(?P<d>[0-9]{1,2})(?:st|nd|rd|th)?"
+_MONTH = r"(?P<m>[a-z]+)\.?"
+_DMY_RE = re.compile(rf"{_DAY}\s+{_MONTH},?\s+(?P<y>[0-9]{{4}})")
+_MDY_RE = re.compile(rf"{_MONTH}\s+{_DAY},?\s+(?P<y>[0-9]{{4}})")
+#: The date formats :func:`date_to_days` reads from text, as shown in its errors.
+DATE_FORMATS = "2024-10-18; 2024-10-18T12:00 or 2024-10-18 12:00:00; 18 Oct 2024; 18 October 2024; Oct 18, 2024; October 18, 2024"
+
+
+def _date_from_text(text: str) -> _dt.date:
+    s = " ".join(text.strip().lower().split())
+    m = _ISO_DATE_RE.fullmatch(s)
+    if m is not None:
+        y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
+        clock = (int(m["H"] or 0), int(m["M"] or 0), int(m["S"] or 0))
+    else:
+        m = _DMY_RE.fullmatch(s) or _MDY_RE.fullmatch(s)
+        if m is None or m["m"] not in _MONTHS:
+            raise ValueError(f"could not be parsed as a date: {text!r}; the accepted formats are: {DATE_FORMATS}.")
+        y, mo, d = int(m["y"]), _MONTHS[m["m"]], int(m["d"])
+        clock = (0, 0, 0)
+    try:
+        return _dt.datetime(y, mo, d, *clock).date()
+    except ValueError as exc:
+        raise ValueError(f"is not a valid date: {text!r} ({exc}).") from None
+
+
 def date_to_days(date: Any) -> float:
-    """Days since 1970-01-01 of a date given as ISO text or a date-like object.
+    """Days since 1970-01-01 of a date given as text or a date-like object.
+
+    Text may be an ISO date, optionally with a time of day (``2024-10-18``,
+    ``2024-10-18T12:00``, ``2024-10-18 12:00:00``, with seconds, fractions
+    and a UTC offset), or a date with the month's name or its three-letter
+    abbreviation, day first or month first (``18 Oct 2024``,
+    ``18 October 2024``, ``Oct 18, 2024``, ``October 18, 2024``; case,
+    ordinal suffixes and a dot after the abbreviation do not matter). A time
+    of day and an offset are ignored: the date is the calendar date as
+    written. Nothing may follow the date.
 
     Raises
     ------
     ValueError
-        If the date cannot be parsed.
+        If the date cannot be parsed (the message lists the accepted formats)
+        or does not exist (``2024-02-30``).
+
+    Examples
+    --------
+    >>> date_to_days("1970-01-02T23:59"), date_to_days("Jan 2, 1970")
+    (1.0, 1.0)
     """
     if date is None:
         return math.nan
@@ -177,11 +319,8 @@ def date_to_days(date: Any) -> float:
     if hasattr(date, "to_pydatetime"):  # pandas Timestamp
         return date_to_days(date.to_pydatetime())
     if isinstance(date, str):
-        try:
-            return date_to_days(_dt.date.fromisoformat(date.strip()[:10]))
-        except ValueError:
-            pass
-    raise ValueError(f"could not be parsed as an ISO date (YYYY-MM-DD): {date!r}.")
+        return date_to_days(_date_from_text(date))
+    raise ValueError(f"could not be parsed as a date: {date!r}; the accepted formats are: {DATE_FORMATS}.")
 
 
 def days_to_date(days: float) -> _dt.date | None:

@@ -118,7 +118,7 @@ ERRORS = [
     ([rec(source=None)], r"^record 0, field `source`: is missing\.$"),
     ([rec(value="abc")], r"^record 0, field `value`: could not be parsed as a number: 'abc'\.$"),
     ([rec(se="n/a")], r"^record 0, field `se`: could not be parsed as a number: 'n/a'\.$"),
-    ([rec(date="yesterday")], r"^record 0, field `date`: could not be parsed as an ISO date \(YYYY-MM-DD\): 'yesterday'\.$"),
+    ([rec(date="yesterday")], r"^record 0, field `date`: could not be parsed as a date: 'yesterday'; the accepted formats are: 2024-10-18; "),
     ([], r"^no claims were given; at least one is needed\.$"),
     ([rec(se=0)], r"^record 0, field `se`: must be positive, got 0\.$"),
     ([rec(precision=-1)], r"^record 0, field `precision`: must be non-negative, got -1\.$"),
