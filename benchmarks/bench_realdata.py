@@ -57,13 +57,14 @@ def load(key: str):
     return load_dataset(name, file=file)
 
 
-def on_stated(estimate: np.ndarray, cs) -> np.ndarray:
+def on_stated(estimate: np.ndarray, cs, exact: bool = False) -> np.ndarray:
     """Per quantity: does the estimate lie on one of its stated point values, within that claim's
-    rounding half-width (plus 1e-9 relative, for values stated exactly)?"""
+    rounding half-width (``exact``: within 1e-6 relative), plus 1e-9 relative for float noise?"""
     v = np.asarray(cs.value, dtype=float)
     point = (np.asarray(cs.kind) == POINT) & np.isfinite(v)
     e = np.asarray(estimate, dtype=float)[cs.quantity]
-    tol = np.nan_to_num(np.asarray(cs.precision, dtype=float)) + 1e-9 * np.abs(np.nan_to_num(v))
+    half = 1e-6 * np.abs(np.nan_to_num(v)) if exact else np.nan_to_num(np.asarray(cs.precision, dtype=float))
+    tol = half + 1e-9 * np.abs(np.nan_to_num(v))
     with np.errstate(invalid="ignore"):
         hit = point & (np.abs(e - v) <= tol)
     return np.bincount(cs.quantity[hit], minlength=cs.n_quantities) > 0
@@ -105,7 +106,7 @@ def work(label: str, key: str) -> list[dict]:
         return [{**base, "part": "all", "status": f"error: {type(exc).__name__}: {exc}"[:200]}]
     base.update(seconds=time.perf_counter() - t0, variant=variant, n_iter=n_iter, status="ok",
                 maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    stated = on_stated(est["estimate"], cs)
+    stated, exact = on_stated(est["estimate"], cs), on_stated(est["estimate"], cs, exact=True)
     parts = [("all", np.ones(cs.n_quantities, dtype=bool))]
     if key in PER_ATTRIBUTE:
         attr = np.asarray(d.attribute, dtype=object)
@@ -118,6 +119,7 @@ def work(label: str, key: str) -> list[dict]:
         row = {**base, "part": part, **harness.metrics(est, truth, cs, None, None)}
         ok = np.isfinite(truth) & np.isfinite(np.asarray(est["estimate"], dtype=float))
         row["on_stated"] = float(np.mean(stated[ok])) if ok.any() else float("nan")
+        row["exactly_stated"] = float(np.mean(exact[ok])) if ok.any() else float("nan")
         rows.append(row)
     return rows
 
@@ -142,11 +144,29 @@ def spawn(label: str, key: str, timeout: float) -> list[dict]:
 # ------------------------------------------------------------------ report
 COLS = [("mae", "MAE"), ("rmse", "RMSE"), ("rel_err", "median rel. err"), ("coverage", "coverage 90%"),
         ("width", "mean width"), ("interval_score", "interval score"), ("on_stated", "on a stated value"),
+        ("exactly_stated", "= a stated value"),
         ("n_missing", "no estimate"), ("variant", "variant"), ("seconds", "fit s")]
 
 
-def _fmt(v) -> str:
-    return "" if v is None else harness._fmt(v)
+SHARES = ("coverage", "on_stated", "exactly_stated")  # printed with 3 decimals
+SHORT = ("seconds",)  # printed with 3 significant figures
+
+
+def _fmt(v, key: str = "") -> str:
+    """Four significant figures; thousands separators up to 10 million, then an exponent."""
+    if v is None:
+        return ""
+    if isinstance(v, bool) or not isinstance(v, (float, int, np.floating, np.integer)):
+        return str(v)
+    if not np.isfinite(v):
+        return "nan"
+    if key in SHARES:
+        return f"{v:.3f}"
+    if key in SHORT:
+        return f"{v:.3g}"
+    if isinstance(v, (int, np.integer)) or 1e3 <= abs(v) < 1e7:
+        return f"{v:,.0f}"
+    return f"{v:.4g}"
 
 
 def _best(rows: list[dict]) -> dict | None:
@@ -160,8 +180,8 @@ def _verdict(rows: list[dict]) -> dict:
     cs, best = by.get("credscore"), _best(rows)
     out = {"credscore": cs, "best": best, "median": by.get("median"), "mean": by.get("mean")}
     if cs is not None:
-        out["beats_median"] = "median" in by and cs["mae"] <= by["median"]["mae"]
-        out["beats_mean"] = "mean" in by and cs["mae"] <= by["mean"]["mae"]
+        out["beats_median"] = cs["mae"] <= by["median"]["mae"] if "median" in by else None
+        out["beats_mean"] = cs["mae"] <= by["mean"]["mae"] if "mean" in by else None
         out["lowest"] = best is cs
         ranked = sorted(r["mae"] for r in by.values() if np.isfinite(r.get("mae", np.nan)))
         out["rank"] = f"{ranked.index(cs['mae']) + 1}/{len(ranked)}"
@@ -169,7 +189,7 @@ def _verdict(rows: list[dict]) -> dict:
 
 
 def _yn(v) -> str:
-    return "yes" if v else "**no**"
+    return "–" if v is None else ("yes" if v else "**no**")
 
 
 def report(rows: list[dict], args, wall: float) -> str:
@@ -183,7 +203,7 @@ def report(rows: list[dict], args, wall: float) -> str:
             "Weather: ONE fit of all attributes, scored per attribute. MAE/RMSE in natural units; "
             "coverage and width of the 90 % intervals (methods that give one); 'on a stated value' = share "
             "of the scored quantities whose estimate lies within the rounding half-width of one of its "
-            "stated point values; 'variant' = what `result.learning` reports as chosen ('-' = not reported); "
+            "stated point values ('= a stated value': within 1e-6 relative); 'variant' = what `result.learning` reports as chosen ('-' = not reported); "
             "'fit s' excludes loading. **Bold** MAE = lowest on that row group.", ""]
     parts = []
     for key in DATASETS:
@@ -200,7 +220,7 @@ def report(rows: list[dict], args, wall: float) -> str:
         c, b = v["credscore"], v["best"]
         name = key if part == "all" else f"{key} {part}"
         out.append(f"| {name} | {_fmt((c or b or {}).get('n_truth'))} | {_fmt(c and c['mae'])} | "
-                   f"{_fmt(c and c.get('coverage'))} | {b['method'] if b else ''} ({_fmt(b and b['mae'])}) | "
+                   f"{_fmt(c and c.get('coverage'), 'coverage')} | {b['method'] if b else ''} ({_fmt(b and b['mae'])}) | "
                    f"{_fmt(v['median'] and v['median']['mae'])} | {_fmt(v['mean'] and v['mean']['mae'])} | "
                    f"{v.get('rank', '')} | {_yn(v.get('beats_median')) if c else ''} | "
                    f"{_yn(v.get('beats_mean')) if c else ''} | {_yn(v.get('lowest')) if c else ''} |")
@@ -229,7 +249,7 @@ def report(rows: list[dict], args, wall: float) -> str:
             best = _best(grp)
             out += ["| method | " + " | ".join(h for _, h in cols) + " |", "|" + "---|" * (len(cols) + 1)]
             for r in grp:
-                cells = [_fmt(r.get(k_)) for k_, _ in cols]
+                cells = [_fmt(r.get(k_), k_) for k_, _ in cols]
                 if r is best:
                     cells[0] = f"**{cells[0]}**"
                 name = "**credscore**" if r["method"] == "credscore" else r["method"]
@@ -246,6 +266,10 @@ def report(rows: list[dict], args, wall: float) -> str:
     return "\n".join(out) + "\n"
 
 
+def _save(args, rows: list[dict], wall: float) -> None:
+    Path(args.json).write_text(json.dumps({"argv": args.argv, "wall": wall, "rows": rows}, indent=1), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--worker"]:
@@ -259,8 +283,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--out", default=str(HERE / "RESULTS-realdata.md"))
     ap.add_argument("--json", default=None, help="also write the raw rows as JSON (after every cell)")
     ap.add_argument("--label", default="", help="a line printed in bold under the title (e.g. the commit)")
+    ap.add_argument("--report-only", default=None, metavar="JSON",
+                    help="write the report of the rows saved by an earlier `--json` run; fit nothing")
     args = ap.parse_args(argv)
     args.argv = argv
+    if args.report_only:
+        saved = json.loads(Path(args.report_only).read_text(encoding="utf-8"))
+        args.argv, wall = saved["argv"], saved["wall"]
+        Path(args.out).write_text(report(saved["rows"], args, wall), encoding="utf-8")
+        print(f"wrote {args.out}")
+        return saved["rows"]
     labels = list(METHODS) if args.methods == "all" else args.methods.split(",")
     keys = list(DATASETS) if args.datasets == "all" else args.datasets.split(",")
     for lab in labels:
@@ -288,11 +320,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
                       f"mae={r.get('mae', float('nan')):.4g} cov={r.get('coverage', float('nan')):.3f} "
                       f"{r.get('status')}", flush=True)
             if args.json:
-                Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+                _save(args, rows, time.perf_counter() - t_start)
     wall = time.perf_counter() - t_start
     Path(args.out).write_text(report(rows, args, wall), encoding="utf-8")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+        _save(args, rows, wall)
     print(f"wrote {args.out} ({wall:.0f} s)")
     return rows
 
