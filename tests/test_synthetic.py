@@ -58,7 +58,8 @@ def test_log_scale_and_long_tail():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(scenario="nope"), r"^`scenario` must be one of 'peers'; got 'nope'\.$"),
+    (dict(scenario="nope"), r"^`scenario` must be one of 'peers', 'hedged_log', 'copied_wrong', 'long_tail', "
+                            r"'biased', 'crowd', 'misspecified'; got 'nope'\.$"),
     (dict(claims_per_quantity=0), r"^`claims_per_quantity` must be between 1 and `n_sources`\.$"),
     (dict(scale="cubic"), r"^`scale` must be 'linear' or 'log'; got 'cubic'\.$"),
 ])
