@@ -92,18 +92,102 @@ class Table:
         """The table as a :class:`pandas.DataFrame` (requires pandas)."""
         return require_pandas().DataFrame({k: np.asarray(v) for k, v in self.data.items()})
 
-    def to_text(self, max_rows: int = 40, floatfmt: str = ".4g") -> str:
-        """A plain-text rendering."""
-        cols = self.columns
+    def to_text(self, max_rows: int = 40, floatfmt: str | None = None, *, detail: bool = False,
+                columns: Any = None) -> str:
+        """A plain-text rendering, numbers as people read them (the arrays keep the raw numbers).
+
+        Parameters
+        ----------
+        max_rows : int
+            Rows shown (the rest are counted in a last line).
+        floatfmt : str, optional
+            A :func:`format` spec for every float column (e.g. ``".4g"``),
+            overriding the defaults below.
+        detail : bool
+            Also show the detail columns (:data:`DETAIL_COLUMNS`: model
+            scale, level, grid diagnostics, the heterogeneity statistics
+            ``Q, I2, H2, tau2``, a claim's raw ``kind, value, low, high``),
+            with a note on what the statistics mean. By default they are left
+            out and named in a last line.
+        columns : sequence of str, optional
+            Exactly these columns, in this order.
+
+        Notes
+        -----
+        Default cell formats (:mod:`credscore.formatting`):
+
+        * an estimate (``median, low, high``, and ``mean, mode`` beside them,
+          also ``filtered_*``): to the digits its row's interval supports;
+          ``sd`` to two significant digits; ``mean`` and ``sd`` read
+          ``heavy tail`` where :func:`~credscore.formatting.moments_meaningful`
+          is False (at the table's ``level`` column, else 0.9); a mean
+          without an sd beside it (``filtered_mean``) cannot be judged and
+          reads ``heavy tail`` too;
+        * a claim: one ``stated`` column as written (``"up to 10,000"``);
+        * probabilities, reliabilities, agreements: two decimals; residual and
+          influence: two decimals with a sign; ``level``: a percentage;
+        * other floats: three significant digits; integers with thousands
+          separators (row numbers without); booleans ``yes``/``no``; NaN and
+          None empty.
+        """
+        names, notes = self._text_columns(detail, columns)
         n = len(self)
-        shown = range(min(n, max_rows))
-        cells = [[_fmt_cell(self.data[c][i], floatfmt) for c in cols] for i in shown]
-        widths = [max([len(c)] + [len(r[j]) for r in cells]) for j, c in enumerate(cols)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
-        lines += ["  ".join(x.ljust(w) for x, w in zip(r, widths)) for r in cells]
+        shown = np.arange(min(n, max_rows))
+        cells = {c: self._text_cells(c, shown, floatfmt) for c in names}
+        right = {c: c not in self.data or _numeric(self.data[c]) for c in names}
+        right["stated"] = False
+        widths = {c: max([len(c)] + [len(x) for x in cells[c]]) for c in names}
+
+        def line(values):
+            return "  ".join(v.rjust(widths[c]) if right[c] else v.ljust(widths[c]) for c, v in zip(names, values)).rstrip()
+
+        lines = [line(names)]
+        lines += [line([cells[c][k] for c in names]) for k in range(len(shown))]
         if n > max_rows:
-            lines.append(f"... ({n - max_rows} more rows)")
+            lines.append(f"... ({_plural(n - max_rows, 'more row')})")
+        lines += notes
         return "\n".join(lines)
+
+    def _text_columns(self, detail: bool, columns: Any) -> tuple[list[str], list[str]]:
+        """The columns to_text shows, and the notes below the table."""
+        if columns is not None:
+            names = [str(c) for c in columns]
+            unknown = [c for c in names if c not in self.data and not (c == "stated" and _is_claims(self))]
+            if unknown:
+                raise KeyError(f"unknown column {unknown[0]!r}; columns: {', '.join(self.columns)}.")
+            return names, []
+        claims = _is_claims(self)
+        names: list[str] = []
+        hidden: list[str] = []
+        for c in self.columns:
+            if claims and c == "kind":
+                names.append("stated")
+            if c in DETAIL_COLUMNS or (claims and c in CLAIM_DETAIL):
+                (names if detail else hidden).append(c)
+            else:
+                names.append(c)
+        notes = []
+        if hidden:
+            notes.append(f"(not shown: {', '.join(hidden)}; to_text(detail=True) shows them)")
+        if detail and any(c in names for c in ("Q", "I2", "H2", "tau2")):
+            notes.append(HETEROGENEITY_NOTE)
+        return names, notes
+
+    def _text_cells(self, name: str, rows: np.ndarray, floatfmt: str | None) -> list[str]:
+        """The text of one column's cells at ``rows``."""
+        from .formatting import format_claim
+
+        if name == "stated":
+            d = self.data
+            return [format_claim(str(d["kind"][i]), _py(d["value"][i]), _py(d["low"][i]), _py(d["high"][i]))
+                    for i in rows]
+        col = np.asarray(self.data[name])
+        if floatfmt is not None and np.issubdtype(col.dtype, np.floating):
+            return [_fmt_cell(col[i], floatfmt) for i in rows]
+        group = _estimate_group(self, name)
+        if group is not None:
+            return _estimate_cells(self, name, group, rows)
+        return [_fmt_cell(col[i], None, name) for i in rows]
 
     def __repr__(self) -> str:
         return f"<Table: {len(self)} rows × {len(self.columns)} columns>\n" + self.to_text(max_rows=10)
@@ -115,12 +199,111 @@ def _py(x: Any) -> Any:
     return x
 
 
-def _fmt_cell(x: Any, floatfmt: str) -> str:
+#: Columns that :meth:`Table.to_text` shows only with ``detail=True``.
+#: ``mode`` is here because on a log scale with a wide posterior the mode in natural units
+#: sits far below the median (15 beside a median of 1,900) and reads as a contradiction.
+DETAIL_COLUMNS = frozenset({"scale", "level", "mode", "log_evidence", "grid_attempts", "resolved", "Q", "I2", "H2",
+                            "tau2", "filtered_mean"})
+#: Raw claim columns summarised by the ``stated`` column of a claims table's text.
+CLAIM_DETAIL = frozenset({"kind", "value", "low", "high"})
+#: What the heterogeneity columns mean (printed under a detailed table).
+HETEROGENEITY_NOTE = (
+    "Q, I2, H2, tau2: how much the quantity's point claims disagree beyond their stated precision "
+    "(random-effects meta-analysis in model space): I2 is the share (%) of their spread that precision "
+    "does not explain, H2 the ratio of the spread to what precision explains, tau2 the extra variance, "
+    "Q the test statistic.")
+#: Columns printed as probabilities (two decimals).
+PROBABILITY_COLUMNS = frozenset({
+    "p_accurate", "p_wild", "reliability", "reliability_prior", "reliability_low", "reliability_high",
+    "mean_p_accurate", "consensus_agreement", "share_agreeing", "conflict", "agreement", "p_exact", "exact_share",
+})
+#: Columns printed as signed diagnostics (two decimals, with a sign).
+SIGNED_COLUMNS = frozenset({"residual", "influence"})
+
+
+def _plural(n: int, noun: str) -> str:
+    from .formatting import plural
+
+    return plural(n, noun)
+
+
+def _numeric(col: Any) -> bool:
+    col = np.asarray(col)
+    if np.issubdtype(col.dtype, np.number) and not np.issubdtype(col.dtype, np.bool_):
+        return True
+    return False
+
+
+def _is_claims(t: "Table") -> bool:
+    return all(c in t.data for c in ("kind", "value", "low", "high"))
+
+
+def _estimate_group(t: "Table", name: str) -> str | None:
+    """The prefix (``''`` or ``'filtered_'``) of the estimate group ``name`` belongs to, if any."""
+    for prefix in ("filtered_", ""):
+        if name.startswith(prefix) and name[len(prefix):] in ("median", "low", "high", "mean", "mode", "sd"):
+            if all(prefix + k in t.data for k in ("median", "low", "high")):
+                return prefix
+    return None
+
+
+def _estimate_cells(t: "Table", name: str, prefix: str, rows: np.ndarray) -> list[str]:
+    """Cells of an estimate column: the digits each row's interval supports; moments only where meaningful."""
+    from .formatting import _finite, _interval_place, _place_beside, _render, format_number, moments_meaningful
+
+    d = t.data
+    lo, hi = np.asarray(d[prefix + "low"], float)[rows], np.asarray(d[prefix + "high"], float)[rows]
+    x = np.asarray(d[name], float)[rows]
+    kind = name[len(prefix):]
+    shown = np.ones(len(rows), bool)
+    if kind in ("mean", "sd"):
+        if prefix + "mean" in d and prefix + "sd" in d:
+            level = np.asarray(d["level"], float)[rows] if "level" in d else 0.9
+            shown = moments_meaningful(np.asarray(d[prefix + "mean"], float)[rows],
+                                       np.asarray(d[prefix + "sd"], float)[rows], lo, hi, level)
+        else:  # a mean without its sd cannot be judged
+            shown[:] = False
+    out = []
+    for k in range(len(rows)):
+        v = _finite(x[k])
+        if v is None:
+            out.append("")
+        elif not shown[k]:
+            out.append("heavy tail")
+        elif kind == "sd":
+            out.append(format_number(v, sig=2))
+        elif np.isinf(v):
+            out.append(_render(v, 0))
+        else:
+            out.append(_render(v, _place_beside(v, _interval_place(_finite(lo[k]), _finite(hi[k])))))
+    return out
+
+
+def _fmt_cell(x: Any, floatfmt: str | None, name: str = "") -> str:
+    """One cell: with ``floatfmt`` floats use that spec; otherwise the column's default (see Table.to_text)."""
+    from .formatting import format_claim, format_number, format_probability, format_signed
+
     x = _py(x)
     if x is None:
         return ""
+    if isinstance(x, bool):
+        return "yes" if x else "no"
     if isinstance(x, float):
-        return "" if math.isnan(x) else format(x, floatfmt)
+        if math.isnan(x):
+            return ""
+        if floatfmt is not None:
+            return format(x, floatfmt)
+        if name in PROBABILITY_COLUMNS:
+            return format_probability(x)
+        if name in SIGNED_COLUMNS:
+            return format_signed(x)
+        if name == "level":
+            return f"{x:.0%}"
+        if name in CLAIM_DETAIL:
+            return format_claim("point", x, None, None)
+        return format_number(x, sig=3)
+    if isinstance(x, int):
+        return str(x) if name.endswith("row") else f"{x:,}"
     return str(x)
 
 
@@ -192,11 +375,25 @@ class Estimate:
         return x, p
 
     def __repr__(self) -> str:
+        """Median and interval to the digits the interval supports; mean and sd only where meaningful.
+
+        Examples
+        --------
+        >>> import credscore
+        >>> res = credscore.fuse([{"quantity": "t", "source": "a", "value": 20.0, "se": 1.0, "scale": "linear",
+        ...                        "unit": "°C"}], credscore.SourcePriors(default=credscore.Reliability(1.0)))
+        >>> res.estimate("t")
+        Estimate('t': median 20.0 °C, 90% interval [15.2, 24.8], mean 20.0, sd 3.1)
+        """
+        from .formatting import format_estimate_parts, format_number, moments_meaningful
+
         unit = f" {self.unit}" if self.unit else ""
-        return (
-            f"Estimate({self.quantity!r}: median {self.median:.6g}{unit}, "
-            f"{self.level:.0%} interval [{self.low:.6g}, {self.high:.6g}], mean {self.mean:.6g}, sd {self.sd:.6g})"
-        )
+        med, lo, hi = format_estimate_parts(self.median, self.low, self.high)
+        text = f"Estimate({self.quantity!r}: median {med}{unit}, {self.level:.0%} interval [{lo}, {hi}]"
+        if moments_meaningful(self.mean, self.sd, self.low, self.high, self.level):
+            mean = format_estimate_parts(self.mean, self.low, self.high)[0]
+            return text + f", mean {mean}, sd {format_number(self.sd, sig=2)})"
+        return text + "; mean and sd not shown: a heavy tail dominates them)"
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -450,24 +647,51 @@ class FusionResult:
         return source_agreement(self.claimset, self.model)
 
     def summary(self, max_claims: int = 50) -> str:
-        """A plain-text report: each quantity's estimate, then its claims."""
-        lines = [f"credscore fusion: {len(self.claims)} claims, {len(self.estimates)} quantities, "
-                 f"{len(self.sources)} sources; {self.level:.0%} equal-tailed credible intervals", ""]
+        """A plain-text report: each quantity's estimate and interval, then its claims as written.
+
+        Numbers are printed to the digits each interval supports
+        (:mod:`credscore.formatting`); each claim line gives its status, the
+        probability ``p`` that it is accurate, what it states, its source and
+        the outlet that relayed it.
+
+        Parameters
+        ----------
+        max_claims : int
+            Claims listed per quantity (the rest are counted).
+
+        Examples
+        --------
+        >>> import credscore
+        >>> res = credscore.fuse([{"quantity": "troops", "source": "Kyiv", "value": "11,000", "unit": "soldiers"},
+        ...                       {"quantity": "troops", "source": "NIS", "kind": "upper", "value": "12,000"}])
+        >>> print(res.summary(), end="")
+        2 claims about 1 quantity from 2 sources; 90% credible intervals; p: probability that a claim is accurate
+        <BLANKLINE>
+        troops: 10,500 [570, 12,500] soldiers, from 2 claims
+            accurate  p=0.84  11,000              Kyiv
+            accurate  p=0.84  up to 12,000        NIS
+        """
+        from .formatting import format_estimate, format_probability, plural
+
+        lines = [f"{plural(len(self.claims), 'claim')} about {plural(len(self.estimates), 'quantity', 'quantities')} "
+                 f"from {plural(len(self.sources), 'source')}; {self.level:.0%} credible intervals; "
+                 "p: probability that a claim is accurate", ""]
         q_of_claim = self.claims["quantity"]
         for i in range(len(self.estimates)):
             e = self.estimates.row(i)
-            unit = f" {e['unit']}" if e["unit"] else ""
-            lines.append(
-                f"{e['quantity']} ({e['scale']}): {e['median']:,.6g}{unit} "
-                f"[{e['low']:,.6g}, {e['high']:,.6g}]  from {e['n_claims']} claims ({e['n_statements']} distinct)"
-            )
-            idx = np.flatnonzero(q_of_claim == e["quantity"])[:max_claims]
-            for j in idx:
+            n, n_stmt = e["n_claims"], e["n_statements"]
+            repeats = f" ({n_stmt} distinct, {plural(n - n_stmt, 'relayed repeat')})" if n_stmt < n else ""
+            lines.append(f"{e['quantity']}: {format_estimate(e['median'], e['low'], e['high'], e['unit'])}, "
+                         f"from {plural(n, 'claim')}{repeats}")
+            all_idx = np.flatnonzero(q_of_claim == e["quantity"])
+            for j in all_idx[:max_claims]:
                 c = self.claims.row(int(j))
-                stated = _stated(c)
                 relay = f" via {c['reported_by']}" if c["reported_by"] else ""
                 rep = "" if c["counted"] else f" (repeat of row {c['evidence_row']})"
-                lines.append(f"    {c['status']:<9} p={c['p_accurate']:.2f}  {stated:<22} {c['source']}{relay}{rep}")
+                lines.append(f"    {c['status']:<9} p={format_probability(c['p_accurate'])}  {_stated(c):<19} "
+                             f"{c['source']}{relay}{rep}")
+            if len(all_idx) > max_claims:
+                lines.append(f"    ... ({plural(len(all_idx) - max_claims, 'more claim')})")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
@@ -546,8 +770,7 @@ class FusionResult:
 
 
 def _stated(c: Mapping[str, Any]) -> str:
-    kind = c["kind"]
-    if kind == "range":
-        return f"{c['low']:,.6g}–{c['high']:,.6g}"
-    prefix = {"point": "", "approx": "~", "upper": "≤ ", "lower": "≥ "}[kind]
-    return f"{prefix}{c['value']:,.6g}"
+    """What a claims-table row states, as written (``"up to 10,000"``; :func:`credscore.formatting.format_claim`)."""
+    from .formatting import format_claim
+
+    return format_claim(str(c["kind"]), c["value"], c["low"], c["high"])
