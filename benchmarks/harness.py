@@ -33,6 +33,8 @@ sys.path.insert(0, str(HERE))
 
 from credscore import methods as M  # noqa: E402
 from credscore.methods._base import finish, prepare  # noqa: E402
+from credscore.methods.evaluation import COLUMNS as COLS  # noqa: E402,F401 - shared with `python -m credscore compare`
+from credscore.methods.evaluation import fit_method, format_cell, markdown_table, plot_scores, score  # noqa: E402
 
 LEVEL = 0.9
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -85,41 +87,13 @@ def run_method(label: str, cs, priors):
     name, kw = OWN[label]
     if name == "credscore" and priors is not None:
         kw = {**kw, "priors": priors}
-    res = M.get(name)(**kw).fit(cs)
-    w = np.asarray(res.sources["weight"], dtype=float)
-    return res.estimates, None if np.all(np.isnan(w)) else w
+    fit = fit_method(name, cs, kw, label=label)
+    return fit.estimates, fit.weights
 
 
 def metrics(est, truth, cs, quality, w) -> dict:
-    out: dict = {}
-    e, lo, hi = (np.asarray(est[c], dtype=float) for c in ("estimate", "low", "high"))
-    ok = np.isfinite(truth) & np.isfinite(e)
-    out["n_truth"] = int(ok.sum())
-    out["n_missing"] = int((np.isfinite(truth) & ~np.isfinite(e)).sum())
-    err = e[ok] - truth[ok]
-    out["mae"] = float(np.mean(np.abs(err)))
-    out["rmse"] = float(np.sqrt(np.mean(err**2)))
-    logq = np.asarray(cs.log_scale)[ok]
-    if logq.any():
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rel = np.abs(err[logq]) / np.abs(truth[ok][logq])
-        out["rel_err"] = float(np.median(rel[np.isfinite(rel)]))
-    has = ok & np.isfinite(lo) & np.isfinite(hi)
-    if has.any():
-        t, lo_, hi_ = truth[has], lo[has], hi[has]
-        a = 1 - LEVEL
-        out["interval_share"] = float(has.sum() / max(ok.sum(), 1))
-        out["coverage"] = float(np.mean((lo_ <= t) & (t <= hi_)))
-        out["width"] = float(np.mean(hi_ - lo_))
-        score = (hi_ - lo_) + 2 / a * np.maximum(lo_ - t, 0) + 2 / a * np.maximum(t - hi_, 0)
-        out["interval_score"] = float(np.mean(score))
-    if quality is not None and w is not None:
-        from scipy import stats
-
-        good = np.isfinite(w)
-        if good.sum() > 2 and np.ptp(w[good]) > 0:
-            out["spearman"] = float(stats.spearmanr(w[good], quality[good]).statistic)
-    return out
+    """The scores of :func:`credscore.methods.evaluation.score` at the harness's level."""
+    return score(est, truth, cs, level=LEVEL, quality=quality, weights=w)
 
 
 def work(label: str, dataset: str, size: int | None) -> dict:
@@ -165,19 +139,7 @@ def spawn(label: str, dataset: str, size: int | None, timeout: float) -> dict:
 
 
 # ------------------------------------------------------------------ report
-COLS = [("method", "method"), ("size", "claims"), ("mae", "MAE"), ("rmse", "RMSE"), ("rel_err", "median rel. err"),
-        ("coverage", "coverage 90%"), ("width", "mean width"), ("interval_score", "interval score"),
-        ("spearman", "source rank corr."), ("seconds", "seconds"), ("peak_mb", "peak MB"), ("maxrss_mb", "max RSS MB")]
-
-
-def _fmt(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        if not np.isfinite(v):
-            return "nan"
-        return f"{v:.3g}" if abs(v) < 1e5 else f"{v:.3e}"
-    return str(v)
+# the table columns (COLS), cell format and charts live in credscore.methods.evaluation
 
 
 def report(rows: list[dict], args, wall: float) -> str:
@@ -205,10 +167,7 @@ def report(rows: list[dict], args, wall: float) -> str:
         if absent:
             out += [absent[0]["status"], ""]
             continue
-        cols = [(k, h) for k, h in COLS if any(k in r for r in rs)]
-        out += ["| " + " | ".join(h for _, h in cols) + " | status |", "|" + "---|" * (len(cols) + 1)]
-        for r in rs:
-            out.append("| " + " | ".join(_fmt(r.get(k)) for k, _ in cols) + f" | {r.get('status', '')} |")
+        out += markdown_table(rs, [c for c in COLS if c[0] != "n_truth"], level=LEVEL)
         out.append("")
     return "\n".join(out) + "\n"
 
@@ -224,7 +183,7 @@ def _seed_table(rs: list[dict]) -> list[str]:
         cells = []
         for r in ok:
             e, lo, hi = r["estimates"][q]
-            cells.append(_fmt(e) + (f" [{_fmt(lo)}, {_fmt(hi)}]" if np.isfinite(lo) else ""))
+            cells.append(format_cell(e) + (f" [{format_cell(lo)}, {format_cell(hi)}]" if np.isfinite(lo) else ""))
         lines.append(f"| {q} | " + " | ".join(cells) + " |")
     bad = [r for r in rs if r.get("status") != "ok"]
     lines += [""] + [f"* {r['method']}: {r['status']}" for r in bad] + [""]
@@ -247,25 +206,8 @@ def charts(rows: list[dict], outdir: Path) -> str:
             continue
         size = max(r["size"] for r in rs) if ds != "peers" else min(r["size"] for r in rs)
         rs = [r for r in rs if r["size"] == size]
-        fig, axes = plt.subplots(1, 3 if any("coverage" in r for r in rs) else 2, figsize=(15, 5))
-        names = [r["method"] for r in rs]
-        colors = ["tab:red" if n == "credscore" else ("tab:gray" if n.startswith("peer:") else "tab:blue") for n in names]
-        axes[0].barh(names, [r["mae"] for r in rs], color=colors)
-        axes[0].set_xscale("log")
-        axes[0].set_title(f"{ds} ({size} claims): MAE")
-        axes[1].barh(names, [r["seconds"] for r in rs], color=colors)
-        axes[1].set_xscale("log")
-        axes[1].set_title("seconds")
-        if len(axes) > 2:
-            axes[2].barh(names, [r.get("coverage", np.nan) for r in rs], color=colors)
-            axes[2].axvline(LEVEL, color="k", ls=":")
-            axes[2].set_title("coverage of 90% intervals")
-        for ax in axes[1:]:
-            ax.set_yticklabels([])
-        fig.tight_layout()
         path = outdir / f"{ds}.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
+        plot_scores(rs, f"{ds} ({size} claims)", path, level=LEVEL)
         made.append(path.name)
     rs = [r for r in rows if r["dataset"] == "peers" and r.get("status") == "ok"]
     if len({r["size"] for r in rs}) > 1:

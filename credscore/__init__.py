@@ -18,6 +18,7 @@ from .fusion import fuse
 from .priors import ErrorScale, QuantityPrior, Reliability, SourcePriors
 from .results import Estimate, FusionResult, Table
 from .timeline import Drift
+from . import datasets  # noqa: E402 - after the names it imports
 
 __version__ = "0.1.0"
 
@@ -38,6 +39,7 @@ __all__ = [
     "Reliability",
     "SourcePriors",
     "Table",
+    "datasets",
     "fuse",
     "meta",
     "parse_number",

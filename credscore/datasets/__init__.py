@@ -5,6 +5,16 @@ quantitative claim in five news articles of October-November 2024 about North
 Korean troops sent to Russia, extracted by hand (see
 ``credscore/datasets/seed_case/README.md`` for provenance and judgement
 calls), with a documented Admiralty-grade prior per source.
+
+Also here (imported on first use): :func:`make_synthetic` (module
+:mod:`credscore.datasets.synthetic`, generated claims with known truths) and
+:func:`load_dataset` (module :mod:`credscore.datasets.truth_discovery`, real
+truth-discovery datasets kept outside the package).
+
+>>> import credscore
+>>> claims, priors = credscore.datasets.load_seed_case()
+>>> callable(credscore.datasets.make_synthetic)
+True
 """
 
 from __future__ import annotations
@@ -14,7 +24,20 @@ from importlib import resources
 from ..claims import ClaimSet
 from ..priors import Reliability, SourcePriors
 
-__all__ = ["load_seed_case", "seed_case_path"]
+__all__ = ["load_dataset", "load_seed_case", "make_synthetic", "seed_case_path"]
+
+_LAZY = {"make_synthetic": "synthetic", "load_dataset": "truth_discovery"}
+
+
+def __getattr__(name: str):
+    # the generators and loaders import on first use, keeping `import credscore` light
+    import importlib
+
+    if name in ("synthetic", "truth_discovery"):
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def seed_case_path(name: str = "claims.csv"):
