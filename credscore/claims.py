@@ -96,7 +96,7 @@ def _number_error(raw: str, reason: str | None = None) -> ValueError:
 
 def _check_decimal(decimal: Any) -> str | None:
     if decimal not in (None, ".", ","):
-        raise ValueError(f"`decimal` must be '.' or ','; got {decimal!r}.")
+        raise ValueError(f"`decimal` must be '.', ',' or None; got {decimal!r}.")
     return decimal
 
 
@@ -134,7 +134,7 @@ def _split_digits(raw: str, body: str, decimal: str | None) -> tuple[str, str | 
     intdigits = "".join(digits)
     if intdigits == "" and frac == "":
         raise _number_error(raw)
-    if decimal is None and dot and not marks and len(frac) == 3 and re.fullmatch(r"[1-9][0-9]{0,2}", intdigits):
+    if decimal is None and dot and not marks and re.fullmatch(r"[0-9]{2}0", frac) and re.fullmatch(r"[1-9][0-9]{0,2}", intdigits):
         raise _number_error(
             raw,
             "ambiguous: '.' before three digits is a thousands separator in many languages; "
@@ -159,10 +159,12 @@ def parse_number(text: Any, decimal: str | None = None) -> tuple[float, float]:
         The decimal mark of strings. ``','`` reads ``"1,5"`` as 1.5 and
         ``"1.000"`` / ``"1 000"`` as 1000 (``.`` and spaces then separate
         thousands). ``'.'`` reads ``"1.000"`` as 1.000 and ``,`` separates
-        thousands. The default, ``None``, is ``'.'`` but refuses what another
-        language would read differently: a ``.`` before exactly three digits
-        after one to three digits (``"1.000"``, ``"12.500"``) and several
-        dots (``"1.234.567"``). Numbers that are not strings are unaffected.
+        thousands. The default, ``None``, is ``'.'`` but refuses what a
+        language with a decimal comma would read as thousands: one to three
+        digits, a ``.`` and three digits ending in zero (``"1.000"``,
+        ``"12.500"``, ``"1.250"``: a trailing zero is rarely written after a
+        decimal point), and several dots (``"1.234.567"``). ``"1.234"`` is
+        1.234. Numbers that are not strings are unaffected.
 
     Returns
     -------
@@ -392,6 +394,51 @@ class Claim:
     def __repr__(self) -> str:  # short, doctest-friendly
         return f"Claim(quantity={self.quantity!r}, source={self.source!r}, kind={self.kind!r}, value={self.value!r}, ...)"
 
+    @classmethod
+    def from_text(cls, quantity: str, source: str, text: str, decimal: str | None = None, **fields: Any) -> "Claim":
+        """A claim from a hedged phrase: ``Claim.from_text("troops", "Zelensky", "up to 10,000 soldiers")``.
+
+        Parameters
+        ----------
+        quantity, source : str
+        text : str
+            One phrase, read by :func:`credscore.text.parse_claim_text`
+            ("about 5,000", "≤ 10,000", "between 3 and 4 million", "thousands").
+        decimal : {None, '.', ','}, optional
+            The decimal mark of the phrase's numbers (see :func:`parse_number`).
+        **fields
+            Any other :class:`Claim` field (``date``, ``reported_by``,
+            ``unit``, ...). ``kind``, ``value``, ``low`` and ``high`` may be
+            given too, but must agree with the phrase; ``precision``
+            overrides the precision the phrase's number is written with.
+
+        Raises
+        ------
+        ClaimError
+            Naming the field `text` when the phrase cannot be read or
+            disagrees with a given field.
+
+        Examples
+        --------
+        >>> Claim.from_text("troops", "Zelensky", "up to 10,000 soldiers")
+        Claim(quantity='troops', source='Zelensky', kind='upper', value=10000.0, ...)
+        >>> Claim.from_text("troops", "officials", "~10,000").precision
+        5000.0
+        """
+        from .exceptions import ClaimError
+        from .text import merge_text_fields, parse_claim_text
+
+        try:
+            parsed = parse_claim_text(text, decimal=decimal)
+            given = {f: fields.pop(f) for f in ("kind", "value", "low", "high") if fields.get(f) is not None}
+            merge_text_fields(parsed, given, decimal=decimal)
+        except ValueError as exc:
+            raise ClaimError(str(exc), field="text") from None
+        if fields.get("precision") is None:
+            fields["precision"] = parsed["precision"]
+        numbers = {f: parsed[f] for f in ("kind", "value", "low", "high")}
+        return cls(quantity, source, **numbers, **fields)
+
     def to_record(self) -> dict[str, Any]:
         """The claim as a dict with the field names of :data:`FIELDS`."""
         return attrs.asdict(self)
@@ -516,8 +563,16 @@ class ClaimSet:
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]], scales: Any = None) -> "ClaimSet":
+    def from_records(
+        cls, records: Iterable[Mapping[str, Any]], scales: Any = None, decimal: str | None = None
+    ) -> "ClaimSet":
         """Build from an iterable of dicts (field names as in :data:`FIELDS`).
+
+        Besides the fields, a record may give ``text``: a hedged phrase
+        ("up to 10,000", "about 5,000", "3–4 million", "thousands") read by
+        :func:`credscore.text.parse_claim_text` in place of ``kind``,
+        ``value``, ``low`` and ``high`` (any of these given beside it must
+        agree with it). The same holds for the CSV and DataFrame readers.
 
         Parameters
         ----------
@@ -526,6 +581,11 @@ class ClaimSet:
         scales : {'auto', 'log', 'linear'} or mapping, optional
             Model scale for every quantity, or a ``{quantity: scale}`` mapping
             (quantities not in it use their rows' ``scale`` or ``'auto'``).
+        decimal : {None, '.', ','}, optional
+            The decimal mark of numbers written as text (see
+            :func:`parse_number`): ``','`` reads "1,5" as 1.5 and "1.000" as
+            1000. By default a comma that does not separate groups of three
+            digits ("1,5") is an error, as is "1.000".
 
         Raises
         ------
@@ -534,7 +594,7 @@ class ClaimSet:
         """
         from .io import claims_from_records
 
-        return claims_from_records(records, scales=scales)
+        return claims_from_records(records, scales=scales, decimal=decimal)
 
     @classmethod
     def from_arrays(cls, quantity: Any, source: Any, value: Any = None, **kwargs: Any) -> "ClaimSet":
@@ -574,7 +634,9 @@ class ClaimSet:
         return cls.from_records((c.to_record() for c in claims), scales=scales)
 
     @classmethod
-    def from_csv(cls, path: Any, scales: Any = None, encoding: str = "utf-8-sig") -> "ClaimSet":
+    def from_csv(
+        cls, path: Any, scales: Any = None, encoding: str = "utf-8-sig", decimal: str | None = None
+    ) -> "ClaimSet":
         """Read a CSV file with a header of :data:`FIELDS` names.
 
         Empty cells mean "not given"; numbers keep the precision they are
@@ -590,6 +652,8 @@ class ClaimSet:
         encoding : str, default 'utf-8-sig'
             The file's text encoding; the default reads UTF-8 with or without
             the byte-order mark spreadsheets write.
+        decimal : {None, '.', ','}, optional
+            The decimal mark of the numbers, as in :meth:`from_records`.
 
         Raises
         ------
@@ -600,19 +664,20 @@ class ClaimSet:
         """
         from .io import claims_from_csv
 
-        return claims_from_csv(path, scales=scales, encoding=encoding)
+        return claims_from_csv(path, scales=scales, encoding=encoding, decimal=decimal)
 
     @classmethod
-    def from_dataframe(cls, df: Any, scales: Any = None) -> "ClaimSet":
+    def from_dataframe(cls, df: Any, scales: Any = None, decimal: str | None = None) -> "ClaimSet":
         """Build from a pandas DataFrame with :data:`FIELDS` columns.
 
         Missing values (NaN, None, NaT) in optional columns mean "not given".
         Column names are read case-insensitively and without surrounding
         spaces; each may appear once. Errors name the zero-based row position.
+        ``decimal`` and a ``text`` column: as in :meth:`from_records`.
         """
         from .io import claims_from_dataframe
 
-        return claims_from_dataframe(df, scales=scales)
+        return claims_from_dataframe(df, scales=scales, decimal=decimal)
 
     # ------------------------------------------------------------------ write
     def to_records(self) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from .claims import (
     parse_number,
 )
 from .exceptions import ClaimError
+from .text import merge_text_fields, parse_claim_text
 
 __all__ = [
     "claims_from_records",
@@ -47,6 +48,10 @@ __all__ = [
 
 _NUMERIC = ("value", "low", "high", "se", "precision")
 _TEXT = ("reported_by", "unit", "note", "source_kind", "attribute")
+#: Input-only column: a hedged phrase ("up to 10,000") read by
+#: :func:`credscore.text.parse_claim_text` in place of kind/value/low/high.
+TEXT_FIELD = "text"
+_INPUT_FIELDS = FIELDS + (TEXT_FIELD,)
 
 
 def _absent(x: Any, nan_is_absent: bool) -> bool:
@@ -65,11 +70,12 @@ def _absent(x: Any, nan_is_absent: bool) -> bool:
 class _Row:
     """Accessor for one input record that raises ClaimError with its position."""
 
-    def __init__(self, record: Mapping[str, Any], pos: int, where: str, nan_is_absent: bool):
+    def __init__(self, record: Mapping[str, Any], pos: int, where: str, nan_is_absent: bool, decimal: str | None = None):
         self.record = record
         self.pos = pos
         self.where = where
         self.nan_is_absent = nan_is_absent
+        self.decimal = decimal
 
     def error(self, field: str | None, message: str) -> ClaimError:
         return ClaimError(message, row=self.pos, field=field, where=self.where)
@@ -87,12 +93,33 @@ class _Row:
         if x is None:
             return None
         try:
-            value, half = parse_number(x)
+            value, half = parse_number(x, decimal=self.decimal)
         except ValueError as exc:
             raise self.error(field, str(exc)) from None
         if not math.isfinite(value):
             raise self.error(field, f"must be finite, got {value!r}.")
         return value, half
+
+    def statement(self) -> tuple[dict[str, tuple[float, float] | None], str | None]:
+        """The numeric fields (value, half-width) and the kind: as given, or read from the `text` phrase.
+
+        A phrase and the kind/value/low/high given beside it must agree.
+        """
+        nums = {f: self.number(f) for f in _NUMERIC}
+        kind = self.text("kind")
+        phrase = self.get(TEXT_FIELD)
+        if phrase is None:
+            return nums, kind
+        given = {f: self.get(f) for f in ("kind", "value", "low", "high") if self.get(f) is not None}
+        try:
+            parsed = merge_text_fields(parse_claim_text(phrase, decimal=self.decimal), given, decimal=self.decimal)
+        except ValueError as exc:
+            raise self.error(TEXT_FIELD, str(exc)) from None
+        for f in ("value", "low", "high"):
+            if parsed[f] is not None:
+                half = parsed["precision"] if f == "value" and parsed["precision"] is not None else 0.0
+                nums[f] = (parsed[f], half)
+        return nums, parsed["kind"]
 
 
 def _resolve_scale_arg(scales: Any) -> tuple[str, dict[str, str]]:
@@ -119,6 +146,7 @@ def _claims_iv(
     first: int = 0,
     nan_is_absent: bool = False,
     numbered: bool = False,
+    decimal: str | None = None,
 ) -> ClaimSet:
     """Validate records and build a ClaimSet (the one input-validation function).
 
@@ -126,22 +154,23 @@ def _claims_iv(
     ``numbered=True``, given by the input as ``(position, record)`` pairs.
     """
     default_scale, scale_map = _resolve_scale_arg(scales)
+    if decimal not in (None, ".", ","):
+        raise ClaimError(f"`decimal` must be '.', ',' or None; got {decimal!r}.")
     cols: dict[str, list] = {k: [] for k in ("q", "s", "r", "kind", *_NUMERIC, "half", "date", *_TEXT, "scale", "pos")}
     items = records if numbered else enumerate(records, start=first)
     for pos, record in items:
         if not isinstance(record, Mapping):
             raise ClaimError(f"must be a mapping of field names to values, got {type(record).__name__}.", row=pos, where=where)
-        row = _Row(record, pos, where, nan_is_absent)
-        unknown = set(record) - set(FIELDS)
+        row = _Row(record, pos, where, nan_is_absent, decimal)
+        unknown = set(record) - set(_INPUT_FIELDS)
         if unknown:
-            raise row.error(sorted(unknown)[0], f"is not a claim field; the fields are {', '.join(FIELDS)}.")
+            raise row.error(sorted(unknown)[0], f"is not a claim field; the fields are {', '.join(_INPUT_FIELDS)}.")
         q, s = row.text("quantity"), row.text("source")
         if not q:
             raise row.error("quantity", "is missing.")
         if not s:
             raise row.error("source", "is missing.")
-        nums = {f: row.number(f) for f in _NUMERIC}
-        kind = row.text("kind")
+        nums, kind = row.statement()
         if kind is None:
             kind = "range" if (nums["low"] is not None or nums["high"] is not None) and nums["value"] is None else "point"
         kind = kind.lower()
@@ -377,11 +406,11 @@ def _evidence_index(qcode, scode, kind, lo, hi, se) -> np.ndarray:
 # ---------------------------------------------------------------- frontends
 
 
-def claims_from_records(records: Iterable[Mapping[str, Any]], scales: Any = None) -> ClaimSet:
+def claims_from_records(records: Iterable[Mapping[str, Any]], scales: Any = None, decimal: str | None = None) -> ClaimSet:
     """Build a ClaimSet from dicts; see :meth:`ClaimSet.from_records`."""
     if isinstance(records, (str, bytes)) or not isinstance(records, Iterable):
         raise ClaimError(f"`records` must be an iterable of mappings, got {type(records).__name__}.")
-    return _claims_iv(records, scales=scales, where="record")
+    return _claims_iv(records, scales=scales, where="record", decimal=decimal)
 
 
 def claims_from_arrays(
@@ -587,13 +616,13 @@ def _csv_records(path: Any, fields: tuple[str, ...], encoding: str, what: str) -
     return records()
 
 
-def claims_from_csv(path: Any, scales: Any = None, encoding: str = "utf-8-sig") -> ClaimSet:
+def claims_from_csv(path: Any, scales: Any = None, encoding: str = "utf-8-sig", decimal: str | None = None) -> ClaimSet:
     """Build a ClaimSet from a CSV file; see :meth:`ClaimSet.from_csv`."""
-    records = _csv_records(path, FIELDS, encoding, "a claim field")
-    return _claims_iv(records, scales=scales, where="line", numbered=True)
+    records = _csv_records(path, _INPUT_FIELDS, encoding, "a claim field")
+    return _claims_iv(records, scales=scales, where="line", numbered=True, decimal=decimal)
 
 
-def claims_from_dataframe(df: Any, scales: Any = None) -> ClaimSet:
+def claims_from_dataframe(df: Any, scales: Any = None, decimal: str | None = None) -> ClaimSet:
     """Build a ClaimSet from a pandas DataFrame; see :meth:`ClaimSet.from_dataframe`."""
     if not hasattr(df, "to_dict") or not hasattr(df, "columns"):
         raise ClaimError(f"`df` must be a pandas DataFrame, got {type(df).__name__}.")
@@ -606,7 +635,7 @@ def claims_from_dataframe(df: Any, scales: Any = None) -> ClaimSet:
             )
         seen[name] = j
     records = df.set_axis(names, axis=1).to_dict(orient="records")
-    return _claims_iv(records, scales=scales, where="row", nan_is_absent=True)
+    return _claims_iv(records, scales=scales, where="row", nan_is_absent=True, decimal=decimal)
 
 
 def _fmt(x: float) -> Any:
