@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from .formatting import format_estimate_parts
+
 __all__ = ["plot_forest", "plot_agreement", "plot_reliability", "plot_trajectory"]
 
 #: Default colormap of P(accurate): red (wild) to blue (accurate).
@@ -194,7 +196,7 @@ def plot_forest(
 
     band = ax.axvspan(low, high, color="0.6", alpha=0.3, lw=0, zorder=1, label=f"{level:.0%} credible interval")
     band.set_gid("interval")
-    ax.axvline(est.median, color="k", lw=1.5, zorder=2, label="posterior median", gid="median")
+    ax.axvline(est.median, color="k", lw=1.5, zorder=2, label="estimate (posterior median)", gid="median")
 
     if log:
         ax.set_xscale("log")
@@ -202,7 +204,9 @@ def plot_forest(
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_yticks(y, _claim_labels(claims, rows))
     ax.set_xlabel(f"{quantity} ({est.unit})" if est.unit else str(quantity))
-    ax.set_title(f"{quantity}\nmedian {est.median:,.4g}, {level:.0%} interval [{low:,.4g}, {high:,.4g}]",
+    med, lo_text, hi_text = format_estimate_parts(est.median, low, high)
+    unit = f" {est.unit}" if est.unit else ""
+    ax.set_title(f"{quantity}\nmedian {med}{unit}, {level:.0%} credible interval [{lo_text}, {hi_text}]",
                  fontsize="medium")
     if colorbar:
         ax.figure.colorbar(bars, ax=ax, label="P(accurate)", fraction=0.05, pad=0.02)
@@ -351,13 +355,13 @@ def plot_reliability(
     ax = _axes(ax, (7.0, 2.0 + 0.32 * n))
     r = rel[keep]
     ax.errorbar(r, y, xerr=np.vstack([r - lo[keep], hi[keep] - r]), fmt="o", color="C0", ms=5, capsize=3,
-                label=f"posterior mean, {result.level:.0%} interval")
+                label=f"estimate from the data (posterior mean), {result.level:.0%} credible interval")
     ax.scatter(prior[keep], y, marker="D", facecolors="none", edgecolors="C3", s=36, zorder=3,
-               label="prior mean", gid="prior")
+               label="before the data (prior mean)", gid="prior")
     ax.set_yticks(y, names[keep])
     ax.set_ylim(-0.5, n - 0.5)
     ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel("reliability: P(a claim is accurate)")
+    ax.set_xlabel("reliability: probability that a claim by the source is accurate")
     shown = f" ({n} of {total} sources, most claims)" if n < total else ""
     ax.set_title("source reliability" + shown)
     ax.grid(axis="x", alpha=0.3)
@@ -461,7 +465,7 @@ def plot_trajectory(result, quantity: str, *, ax=None, n_dates: int = 120, level
         ax.set_yscale("log")
     band = ax.fill_between(t, low, high, color="0.6", alpha=0.3, lw=0, label=f"{level:.0%} credible interval")
     band.set_gid("interval")
-    ax.plot(t, med, color="k", lw=1.5, label="posterior median", gid="median")
+    ax.plot(t, med, color="k", lw=1.5, label="estimate (posterior median)", gid="median")
     td = _as_dates(days)
     lb, ub = np.asarray(cs.lower_bound, float)[rows], np.asarray(cs.upper_bound, float)[rows]
     value = np.asarray(claims["value"], float)[rows]
