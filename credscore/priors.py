@@ -151,9 +151,10 @@ ADMIRALTY: dict[str, Reliability] = {
 #: Prior for sources without one: Beta(4, 1), mean 0.8.
 DEFAULT_RELIABILITY = Reliability(0.8, 5.0)
 
-#: The columns :meth:`SourcePriors.from_csv` reads.
+#: The columns :meth:`SourcePriors.from_csv` reads (``rationale`` and ``note`` are free text, kept for people).
 PRIOR_COLUMNS: tuple[str, ...] = (
     "source", "source_kind", "admiralty", "reliability_mean", "reliability_strength", "error_sigma", "error_df",
+    "rationale", "note",
 )
 
 #: Default error scale on log quantities: 10 % relative error.
@@ -337,6 +338,8 @@ class SourcePriors:
         ``source_kind`` sets the prior of that kind; ``source`` ``*`` sets the
         default. ``admiralty`` (a grade A-F) and ``reliability_mean`` (with an
         optional ``reliability_strength``) are alternatives: a row gives one.
+        ``rationale`` and ``note`` hold free text (why the prior was chosen)
+        and are not read; any other column is an error.
         The file is read as :meth:`ClaimSet.from_csv <credscore.ClaimSet.from_csv>`
         reads claims: header names case-insensitive, delimiter detected, a
         byte-order mark ignored.

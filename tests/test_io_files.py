@@ -188,9 +188,11 @@ def test_priors_unknown_column_is_an_error(path):
     with pytest.raises(
         ClaimError,
         match=r"^line 1, field `grade`: `grade` is not a priors column; the columns are source, source_kind, admiralty, "
-        r"reliability_mean, reliability_strength, error_sigma, error_df\.$",
+        r"reliability_mean, reliability_strength, error_sigma, error_df, rationale, note\.$",
     ):
         SourcePriors.from_csv(path)
+    path.write_text('source,admiralty,Rationale,note\nNIS,B,"why, in words",x\n')  # free text is allowed
+    assert SourcePriors.from_csv(path).reliability_for("NIS") == ADMIRALTY["B"]
 
 
 def test_priors_conflicting_columns_are_errors(path):
@@ -240,3 +242,13 @@ def test_fields_header_written_by_to_csv_reads_back(path):
     back = ClaimSet.from_csv(path)
     assert back.to_records() == cs.to_records()
     np.testing.assert_array_equal(back.precision, cs.precision)
+
+
+def test_bundled_seed_case_files_read():
+    from pathlib import Path
+
+    import credscore.datasets
+
+    folder = Path(credscore.datasets.__file__).parent / "seed_case"
+    assert len(ClaimSet.from_csv(folder / "claims.csv")) == 30
+    assert len(SourcePriors.from_csv(folder / "sources.csv").sources) == 15  # its `rationale` column is free text
