@@ -125,7 +125,10 @@ def _normalise(text: str) -> str:
 
 
 def _number(token: str, decimal: str | None) -> tuple[float, float]:
-    value, half = parse_number(token.strip(), decimal=decimal)
+    try:
+        value, half = parse_number(token.strip(), decimal=decimal)
+    except ValueError as exc:
+        raise ClaimError(str(exc)) from None
     if not math.isfinite(value):
         raise ClaimError(f"must be finite, got {token.strip()!r}.")
     return value, half
