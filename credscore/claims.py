@@ -85,6 +85,8 @@ _SCALE_RE = re.compile(
 _EXPONENT_RE = re.compile(r"^(?P<num>.*[0-9.])e(?P<exp>[+-]?[0-9]+)$")
 _SIGN_RE = re.compile(r"^(?P<s1>[+-]?)\s*[$€£]?\s*(?P<s2>[+-]?)\s*(?P<body>.*)$")
 _TRAILING_CURRENCY_RE = re.compile(r"\s*[$€£]$")
+_PLAIN_RE = re.compile(r"(?P<sign>[+-]?)(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<frac>[0-9]+))?")
+_AMBIGUOUS_RE = re.compile(r"[1-9][0-9]{0,2}\.[0-9]{2}0")
 _SPECIAL = {"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
@@ -134,7 +136,7 @@ def _split_digits(raw: str, body: str, decimal: str | None) -> tuple[str, str | 
     intdigits = "".join(digits)
     if intdigits == "" and frac == "":
         raise _number_error(raw)
-    if decimal is None and dot and not marks and re.fullmatch(r"[0-9]{2}0", frac) and re.fullmatch(r"[1-9][0-9]{0,2}", intdigits):
+    if decimal is None and dot and not marks and _AMBIGUOUS_RE.fullmatch(f"{intdigits}.{frac}"):
         raise _number_error(
             raw,
             "ambiguous: '.' before three digits is a thousands separator in many languages; "
@@ -215,6 +217,11 @@ def parse_number(text: Any, decimal: str | None = None) -> tuple[float, float]:
         raise _number_error(text)
     raw = s
     s = s.strip().lower().replace("\u2212", "-")
+    m = _PLAIN_RE.fullmatch(s) if decimal != "," else None
+    if m is not None:  # the common case: "-12", "10,000", "1,234.5"
+        intpart, frac = m["int"].replace(",", ""), m["frac"]
+        if frac is None or decimal == "." or "," in m["int"] or not _AMBIGUOUS_RE.fullmatch(f"{intpart}.{frac}"):
+            return _value_and_half(m["sign"], intpart, frac, 0, 1.0)
     if s in _SPECIAL:
         return float(s), 0.0
     s = _TRAILING_CURRENCY_RE.sub("", s)
@@ -233,6 +240,10 @@ def parse_number(text: Any, decimal: str | None = None) -> tuple[float, float]:
         raise _number_error(raw)
     sign = m.group("s1") or m.group("s2")
     intpart, frac = _split_digits(raw, m.group("body"), decimal)
+    return _value_and_half(sign, intpart, frac, exponent, multiplier)
+
+
+def _value_and_half(sign: str, intpart: str, frac: str | None, exponent: int, multiplier: float) -> tuple[float, float]:
     if frac:
         last_place = -len(frac)
     else:
