@@ -19,7 +19,9 @@ unit (``16 million``, ``1.87 billion``; ``8,336,817`` stays in digits);
 plain decimals down to 1e-4 (``0.00012``); exponent notation only outside
 [1e-4, 1e15) (``1.2e-300``, ``3e20``). Negative numbers use the ASCII minus
 (``-5``) so that everything printed reads back with
-:func:`credscore.parse_number`. NaN prints as ``n/a``, infinities as ``∞``.
+:func:`credscore.parse_number`; for the same reason a trailing zero that
+would make a number read like a European thousands group is dropped
+(``1.50``, not ``1.500``). NaN prints as ``n/a``, infinities as ``∞``.
 
 **Claims as written.** :func:`format_claim` writes a claim in the words of
 its kind: ``"10,900"``, ``"around 10,000"``, ``"up to 10,000"``, ``"more
@@ -49,6 +51,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
@@ -116,14 +119,22 @@ def _render(x: float, place: int) -> str:
     e = d.adjusted()
     if a >= Decimal("1e15") or a < Decimal("1e-4"):
         mant = d.scaleb(-e, _CTX)
-        return f"{mant:.{max(e - place, 0)}f}e{e}"
+        return _unambiguous(f"{mant:.{max(e - place, 0)}f}") + f"e{e}"
     if a >= Decimal("1e6"):
         k = min(e // 3, 4)
         decimals = 3 * k - place
         if decimals <= 3:
             mant = d.scaleb(-3 * k, _CTX)
-            return f"{mant:.{max(decimals, 0)}f} {_WORDS[k]}"
-    return f"{d:,.{max(-place, 0)}f}"
+            return _unambiguous(f"{mant:.{max(decimals, 0)}f}") + f" {_WORDS[k]}"
+    return _unambiguous(f"{d:,.{max(-place, 0)}f}")
+
+
+_AMBIGUOUS = re.compile(r"-?[1-9][0-9]{0,2}\.[0-9]{2}0")
+
+
+def _unambiguous(text: str) -> str:
+    """Drop the last zero of ``1.500``: a dot before three digits reads as a thousands separator in many languages."""
+    return text[:-1] if _AMBIGUOUS.fullmatch(text) else text
 
 
 def _shortest_place(x: float) -> int:

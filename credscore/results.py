@@ -657,7 +657,8 @@ class FusionResult:
         Parameters
         ----------
         max_claims : int
-            Claims listed per quantity (the rest are counted).
+            Claims listed per quantity (the rest are counted); 0 lists none
+            (the estimates alone).
 
         Examples
         --------
@@ -673,6 +674,9 @@ class FusionResult:
         """
         from .formatting import format_estimate, format_probability, plural
 
+        if isinstance(max_claims, bool) or int(max_claims) != max_claims or max_claims < 0:
+            raise ValueError(f"`max_claims` must be a non-negative integer; got {max_claims!r}.")
+        max_claims = int(max_claims)
         lines = [f"{plural(len(self.claims), 'claim')} about {plural(len(self.estimates), 'quantity', 'quantities')} "
                  f"from {plural(len(self.sources), 'source')}; {self.level:.0%} credible intervals; "
                  "p: probability that a claim is accurate", ""]
@@ -690,7 +694,7 @@ class FusionResult:
                 rep = "" if c["counted"] else f" (repeat of row {c['evidence_row']})"
                 lines.append(f"    {c['status']:<9} p={format_probability(c['p_accurate'])}  {_stated(c):<19} "
                              f"{c['source']}{relay}{rep}")
-            if len(all_idx) > max_claims:
+            if len(all_idx) > max_claims > 0:
                 lines.append(f"    ... ({plural(len(all_idx) - max_claims, 'more claim')})")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
@@ -764,6 +768,21 @@ class FusionResult:
         from .plotting import plot_trajectory
 
         return plot_trajectory(self, quantity, **kwargs)
+
+    def to_html(self, **kwargs: Any) -> str:
+        """The result as one self-contained HTML page (:func:`credscore.report.to_html`).
+
+        Examples
+        --------
+        >>> import credscore
+        >>> res = credscore.fuse([{"quantity": "q", "source": "a", "value": "11,000"},
+        ...                       {"quantity": "q", "source": "b", "value": "10,900"}])
+        >>> res.to_html(plots=False).startswith("<!DOCTYPE html>")
+        True
+        """
+        from .report import to_html
+
+        return to_html(self, **kwargs)
 
     def __repr__(self) -> str:
         return f"<FusionResult: {len(self.claims)} claims, {len(self.estimates)} quantities, level={self.level}>"
