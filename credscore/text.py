@@ -60,7 +60,7 @@ from typing import Any
 from .claims import _SUFFIXES, parse_number
 from .exceptions import ClaimError
 
-__all__ = ["parse_claim_text", "format_claim_text", "merge_text_fields", "HEDGES", "MAGNITUDE_WORDS"]
+__all__ = ["parse_claim_text", "format_claim_text", "merge_text_fields", "HEDGES", "TRAILING_HEDGES", "MAGNITUDE_WORDS"]
 
 #: Hedge words before a number, by the kind they make.
 HEDGES: dict[str, tuple[str, ...]] = {
