@@ -104,7 +104,7 @@ def _check_sig(sig: Any) -> int:
     return int(sig)
 
 
-def _render(x: float, place: int) -> str:
+def _render(x: float, place: int, words: bool = True) -> str:
     """``x`` rounded to a multiple of ``10**place`` and written for people."""
     if math.isinf(x):
         return "∞" if x > 0 else "-∞"
@@ -120,7 +120,7 @@ def _render(x: float, place: int) -> str:
     if a >= Decimal("1e15") or a < Decimal("1e-4"):
         mant = d.scaleb(-e, _CTX)
         return _unambiguous(f"{mant:.{max(e - place, 0)}f}") + f"e{e}"
-    if a >= Decimal("1e6"):
+    if words and a >= Decimal("1e6"):
         k = min(e // 3, 4)
         decimals = 3 * k - place
         if decimals <= 3:
@@ -302,7 +302,9 @@ def format_claim(kind: str, value: Any, low: Any, high: Any, *, unit: str | None
     -------
     str
         Numbers in full (:func:`format_number` without ``sig``); a range
-        with an en dash, or ``'A to B'`` when a bound is negative.
+        with an en dash, or ``'A to B'`` when a bound is negative; both ends
+        of a range in digits when only the high end would take a scale word
+        (``"500,000–2 million"`` would read as 500,000 million to 2 million).
 
     Raises
     ------
@@ -317,11 +319,20 @@ def format_claim(kind: str, value: Any, low: Any, high: Any, *, unit: str | None
     ('up to 8 million shells', 'more than 62')
     >>> format_claim("range", None, 5000, 6000), format_claim("range", None, -5, 3)
     ('5,000–6,000', '-5 to 3')
+    >>> format_claim("range", None, 3e6, 4e6), format_claim("range", None, 500_000, 2e6)
+    ('3 million–4 million', '500,000–2,000,000')
     """
     if kind == "range":
         lo, hi = _finite(low), _finite(high)
         dash = "–" if (lo is None or lo >= 0) and (hi is None or hi >= 0) else " to "
-        return _with_unit(f"{format_number(low)}{dash}{format_number(high)}", unit)
+        lo_text, hi_text = format_number(low), format_number(high)
+        word = hi_text.rsplit(" ", 1)[-1] if " " in hi_text else None
+        if word is not None and not lo_text.endswith(" " + word):
+            # "1–15.6 million" reads as 1 million to 15.6 million: the word on the high end alone
+            # applies to both, so write both ends in digits
+            lo_text, hi_text = (_render(v, _shortest_place(v), words=False) if v not in (None, 0.0) and
+                                math.isfinite(v) else format_number(v) for v in (lo, hi))
+        return _with_unit(f"{lo_text}{dash}{hi_text}", unit)
     if kind not in CLAIM_WORDS:
         raise ValueError(f"`kind` must be one of 'point', 'approx', 'range', 'upper', 'lower'; got {kind!r}.")
     return _with_unit(CLAIM_WORDS[kind] + format_number(value), unit)

@@ -339,3 +339,21 @@ def test_claims_read_back_to_their_numbers(kind, value):
     if kind == "lower":
         number = text[len("more than "):]
     assert _read(number) == pytest.approx(value, rel=1e-15, abs=0)
+
+
+claim_numbers = st.one_of(magnitudes, magnitudes.map(lambda x: -x), st.integers(-10**9, 10**9).map(float))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["point", "approx", "upper", "lower", "range"]), claim_numbers, claim_numbers)
+def test_claims_as_written_read_back_as_the_same_claim(kind, a, b):
+    """Everything format_claim prints reads back (credscore.text) to the same kind and numbers."""
+    text_mod = pytest.importorskip("credscore.text")
+    lo, hi = sorted((a, b))
+    text = format_claim(kind, a, lo, hi, unit="soldiers")
+    back = text_mod.parse_claim_text(text)
+    assert back["kind"] == kind, text
+    if kind == "range":
+        assert (back["low"], back["high"]) == (pytest.approx(lo, rel=1e-15, abs=0), pytest.approx(hi, rel=1e-15, abs=0))
+    else:
+        assert back["value"] == pytest.approx(a, rel=1e-15, abs=0), text
