@@ -470,7 +470,9 @@ examples:
 truth CSV: columns quantity,value (or object,value); other columns are ignored. Quantities
 without a truth are estimated but not scored. Claims CSV: as for `fuse`; a file with an
 `object` column instead of `quantity` (the truth-discovery format object,source,value) is read
-with object as the quantity and its other non-claim columns ignored (named on stderr).
+with object as the quantity and its other non-claim columns ignored (named on stderr). Numbers
+are read as by `fuse`: trailing zeros mean rounding ("1200" is 1200 +- 50); add a `precision`
+column (half-width) for machine-formatted numbers, e.g. 0.5 for whole minutes.
 Methods: the registered ones (credscore.methods.available()); peers of benchmarks/harness_peers.py
 as peer:NAME when that module is importable. Columns: MAE and RMSE (natural units), coverage of
 the intervals at --level, their mean width, and the fit time in seconds.

@@ -127,6 +127,19 @@ def test_progress_only_on_a_terminal():
     assert pipe.getvalue() == ""
 
 
+def test_fuse_warnings_reach_stderr_once_as_plain_lines(claims_csv, capsys, monkeypatch):
+    import warnings
+
+    def noisy(claims, priors=None, **kw):
+        for _ in range(3):
+            warnings.warn("stopped after 7 iterations", credscore.ConvergenceWarning)
+        return credscore.fuse(claims, priors)
+
+    monkeypatch.setattr(cli, "fuse", noisy)
+    code, _, err = run(capsys, "fuse", claims_csv, "--quiet")
+    assert code == 0 and err == "credscore: warning: stopped after 7 iterations\n"
+
+
 def test_fuse_stderr_is_empty_when_not_a_terminal(claims_csv, capsys):
     assert run(capsys, "fuse", claims_csv, "--quiet")[2] == ""
 
