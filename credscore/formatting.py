@@ -326,8 +326,7 @@ def format_claim(kind: str, value: Any, low: Any, high: Any, *, unit: str | None
         lo, hi = _finite(low), _finite(high)
         dash = "–" if (lo is None or lo >= 0) and (hi is None or hi >= 0) else " to "
         lo_text, hi_text = format_number(low), format_number(high)
-        word = hi_text.rsplit(" ", 1)[-1] if " " in hi_text else None
-        if word is not None and not lo_text.endswith(" " + word):
+        if hi_text.endswith(tuple(_WORDS.values())) and not lo_text.endswith(tuple(_WORDS.values())):
             # "1–15.6 million" reads as 1 million to 15.6 million: the word on the high end alone
             # applies to both, so write both ends in digits
             lo_text, hi_text = (_render(v, _shortest_place(v), words=False) if v not in (None, 0.0) and
