@@ -203,9 +203,9 @@ def plot_scores(rows: list[dict], title: str, path: Any, *, level: float = 0.9, 
     fig, axes = plt.subplots(1, 3 if any("coverage" in r for r in rs) else 2, figsize=(15, 5))
     names = [r["method"] for r in rs]
     colors = ["tab:red" if n == highlight else ("tab:gray" if n.startswith("peer:") else "tab:blue") for n in names]
-    positive = all(r["mae"] > 0 for r in rs)
-    axes[0].barh(names, [r["mae"] for r in rs], color=colors)
-    if positive:
+    mae = np.array([r["mae"] for r in rs], dtype=float)
+    axes[0].barh(names, mae, color=colors)
+    if np.all(mae > 0) and mae.max() > 10 * mae.min():  # a log axis only when the MAEs span a decade
         axes[0].set_xscale("log")
     axes[0].set_title(f"{title}: MAE")
     axes[1].barh(names, [max(r.get("seconds", np.nan), 1e-6) for r in rs], color=colors)
