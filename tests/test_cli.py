@@ -422,3 +422,12 @@ def test_fuse_of_the_seed_tuple_says_to_unpack_it():
                                         r"returns: unpack it, `claims, priors = load_seed_case\(\)`, then call "
                                         r"fuse\(claims, priors\)\.$"):
         credscore.fuse(credscore.datasets.load_seed_case())
+
+
+def test_dates_need_drift_and_monotone_all(claims_csv, capsys, monkeypatch):
+    code, _, err = run(capsys, "fuse", claims_csv, "--dates", "2024-10-01")
+    assert code == 2 and err == "credscore: error: `--dates` needs the drift model (--drift).\n"
+    seen = {}
+    monkeypatch.setattr(cli, "fuse", lambda claims, priors=None, **kw: seen.update(kw) or credscore.fuse(claims, priors))
+    assert run(capsys, "fuse", claims_csv, "--monotone", "all", "--drift-scale", "0.05", "--shared-drift", "-q")[0] == 0
+    assert seen["dynamics"] == credscore.Drift(monotone=True, scale=0.05, shared=True)
