@@ -196,7 +196,7 @@ def report(rows: list[dict], args, wall: float) -> str:
     out = ["# Real data, default options, one fit per file (issue 11; `benchmarks/bench_realdata.py`)", ""]
     if args.label:
         out += [f"**{args.label}**", ""]
-    out += [f"Command: `python benchmarks/bench_realdata.py {' '.join(args.argv)}` — {wall / 60:.1f} min on "
+    out += [f"Command: `{' '.join(['python benchmarks/bench_realdata.py', *args.argv])}` — {wall / 60:.1f} min on "
             f"{os.cpu_count()} cores; timeout {args.timeout:.0f} s per (method, file); each cell in its own "
             "subprocess. credscore = `credscore.fuse(claims)` with default options, estimate = posterior "
             "median; every other method with its default hyperparameters (`benchmarks/harness.py` labels). "
