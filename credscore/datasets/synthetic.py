@@ -48,7 +48,7 @@ in. Sizes are set with ``n_claims`` (about that many claims),
     quantities can set it aside.
 ``"long_tail"``
     Long-tail activity: each source makes ⌊U^(−1/1.2)⌋ claims (capped at half
-    the quantities): about 60 % make one, 75 % at most two, a few make
+    the quantities): about 56 % make one, 73 % at most two, a few make
     hundreds; each claim is about a uniformly drawn quantity (a source states
     a quantity once). Error sd log-uniform on [0.3, 5]; 20 % of the sources
     make a wild claim (10 to 60 off) half of the time. Truths ~ N(50, 20²),
@@ -470,7 +470,7 @@ def _hedged_log(rng, *, n_claims, n_quantities, n_sources, claims_per_quantity) 
                   q_names=_labels("q", nq), s_names=_labels("s", ns), scales="log", truth=truth,
                   sources={"error_sd": sd, "wild": wild_rate > 0.1, "wild_rate": wild_rate}, wild=wild,
                   scenario="hedged_log", q_attr=np.full(nq, "count", dtype=object),
-                  claim_info={"kind": kinds, "digits": np.where(rg | pt | up | lo_k, digits, 0)})
+                  claim_info={"kind": kinds, "digits": digits})
 
 
 def _copied_wrong(rng, *, n_claims, n_quantities, n_sources, copiers) -> SyntheticData:
