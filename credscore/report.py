@@ -188,7 +188,7 @@ def _claim_rows(result, rows: np.ndarray) -> tuple[list[str], list[str]]:
         day = cs.date[r]
         date = days_to_date(float(day)) if math.isfinite(day) else None
         via = c["reported_by"][r]
-        repeat = "" if counted[r] else f' <span class="repeat">(repeat of #{_e(row_id[ev[r]] if ev[r] >= 0 else ev[r])}, counted once)</span>'
+        repeat = "" if counted[r] else f' <span class="repeat">(repeat of #{_e(ev[r])}, counted once)</span>'
         out.append(
             f'<tr class="status-{_e(status[r])}">'
             + _cell(f"#{_e(row_id[r])}", float(row_id[r]))
@@ -296,12 +296,13 @@ def _trajectory_table(result, quantity: str, unit: Any) -> str:
             continue
         med, lo, hi = _parts(r["median"], r["low"], r["high"])
         fmed, flo, fhi = _parts(r["filtered_median"], r["filtered_low"], r["filtered_high"])
-        rows.append("<tr>" + _cell(_e(r["date"]), str(r["date"])) + _cell(str(r["n_claims"]), float(r["n_claims"]), "num")
+        rows.append("<tr>" + _cell(_e(r["date"]), str(r["date"]))
+                    + _cell(str(r["n_claims"]), float(r["n_claims"]), "num")
                     + _cell(f"{med} ({lo} to {hi})", float(r["median"]), "num")
                     + _cell(f"{fmed} ({flo} to {fhi})", float(r["filtered_median"]), "num") + "</tr>")
     return _table("trajectory", ["Date", "Claims", "Known now (interval)", "Known then (interval)"], rows,
-                  f"Value over time{' (' + _e(unit) + ')' if unit else ''}: “known now” uses every claim, “known then” only the claims "
-                  f"dated up to that day; {result.level:.0%} intervals.")
+                  f"Value over time{' (' + _e(unit) + ')' if unit else ''}: “known now” uses every claim, "
+                  f"“known then” only the claims dated up to that day; {result.level:.0%} intervals.")
 
 
 def _sources_html(result, Figure) -> str:
@@ -317,7 +318,7 @@ def _sources_html(result, Figure) -> str:
         rows.append("<tr>" + _cell(_e(s["source"][i])) + _cell(_e(kind) if kind else "")
                     + _cell(_pct(prior[i]), float(prior[i]), "num")
                     + _cell(f"{_pct(rel[i])} ({_pct(lo[i])} to {_pct(hi[i])})", float(rel[i]), "num")
-                    + _cell(change, float(d)) + _cell(str(s["n_claims"][i]), float(s["n_claims"][i]), "num")
+                    + _cell(change, float(d), "nowrap") + _cell(str(s["n_claims"][i]), float(s["n_claims"][i]), "num")
                     + _cell(str(s["n_quantities"][i]), float(s["n_quantities"][i]), "num") + "</tr>")
     table = _table("sources", ["Source", "Kind", "Trust before", f"Trust after the data ({result.level:.0%} interval)",
                                "Change", "Claims", "Quantities"], rows,
@@ -327,7 +328,7 @@ def _sources_html(result, Figure) -> str:
         n = min(len(rel), 40)
         from .plotting import plot_reliability
 
-        plot = _draw("reliability", Figure, (7.0, 2.0 + 0.32 * n), "rel", lambda ax: plot_reliability(result, ax=ax))
+        plot = _draw("reliability", Figure, (8.5, 2.0 + 0.32 * n), "rel", lambda ax: plot_reliability(result, ax=ax))
     return f'<section id="sources" class="sources"><h2>Sources</h2>{plot}{table}</section>'
 
 
@@ -340,6 +341,7 @@ h3{font-size:1.05em;margin:1.2em 0 .3em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}caption{text-align:left;color:#555;padding:.3em 0}
 th,td{border-bottom:1px solid #e3e3e3;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f4f4f4;cursor:pointer;user-select:none}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,td.nowrap{white-space:nowrap}
 tr.status-wild td{background:#fde8e6}tr.status-doubtful td{background:#fff6dc}
 .repeat{color:#777;font-size:.9em}figure{margin:.6em 0}svg.plot{max-width:100%;height:auto}
 .no-plot{color:#7a4b00;background:#fff6dc;padding:.4em .7em;border-radius:4px}
@@ -507,7 +509,8 @@ def to_html(
             f"Each claim as stated; P(accurate): the probability, given all the claims, that it is accurate "
             f"rather than wild.{more}"))
         if notes:
-            parts.append(f'<details class="notes"><summary>Notes on the claims</summary><ul>{"".join(notes)}</ul></details>')
+            parts.append('<details class="notes"><summary>Notes on the claims</summary>'
+                         f'<ul>{"".join(notes)}</ul></details>')
         if drift and np.unique(days[rows][np.isfinite(days[rows])]).size >= 2:
             parts.append("<h3>Over time</h3>")
             if plot_here:

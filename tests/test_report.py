@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 import credscore
-from credscore import ClaimSet, SourcePriors
+from credscore import ClaimSet
 from credscore.datasets import load_seed_case
 from credscore.formatting import format_estimate_parts
-from credscore.report import add_report_parser, dated_twice, run_report, to_html, write_report
+from credscore.report import add_report_parser, dated_twice, to_html, write_report
 
 try:
     import matplotlib  # noqa: F401
@@ -287,6 +287,18 @@ def test_cli_writes_the_report(files, capsys):
     assert "<title>credscore report: claims.csv</title>" in page
     assert "<h3>Over time</h3>" in sections(page)["troops"] and "<svg" not in page
     assert "Trust before" in page and "85%" in page  # NIS graded B
+
+
+def test_cli_relayed_repeat_names_the_counted_row(files):
+    """A relayed repeat points at the row that counted, in the labels the table shows (CSV lines)."""
+    (files / "relay.csv").write_text("quantity,source,kind,value,reported_by\nq,Z,upper,10000,DW\n"
+                                     "q,Kyiv,point,11000,\nq,Z,upper,10000,BBC\n", encoding="utf-8")
+    out = files / "relay.html"
+    assert cli(["report", str(files / "relay.csv"), "--out", str(out), "--no-plots"]) == 0
+    page = out.read_text(encoding="utf-8")
+    rows = re.findall(r'<td data-sort="[^"]*">#(\d+)</td><td>Z</td>', page)
+    assert len(rows) == 2
+    assert f"(repeat of #{rows[0]}, counted once)" in page
 
 
 def test_cli_static_title_level_and_monotone(files, capsys):
