@@ -452,7 +452,7 @@ def claim_diagnostics(model: ClaimModel, post, accurate: np.ndarray) -> dict[str
         part, g = b.part, b.x.shape[1]
         # full posterior: median and bimodality
         med, F = grid_quantiles(b.q, post.start[part], post.step[part], *post._map(part), [0.5])
-        median[part] = med[:, 0]
+        median[part] = med[:, 0] if post.atoms is None else post.quantiles([0.5], part)[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
             dens = post.density_x(b)
         bimodal[part] = _bimodal(dens, F)
@@ -466,16 +466,21 @@ def claim_diagnostics(model: ClaimModel, post, accurate: np.ndarray) -> dict[str
             term, acc = log_terms(model, rows, x)
             with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
                 lq = np.log(b.q[owner]) - term
-                lq -= np.max(lq, axis=1, keepdims=True)
+                top = np.max(lq, axis=1, keepdims=True)
+                lq -= top
                 ql = np.exp(lq)
-                ql /= np.sum(b.w[owner] * ql, axis=1, keepdims=True)
+                mass = np.sum(b.w[owner] * ql, axis=1, keepdims=True)
+                ql /= mass
                 # relative accurate likelihood: log P_acc = log r + term - log rho, minus its maximum
                 lacc = np.log(acc) + term - model.log_rho[rows][:, None]
                 lmax = _log_acc_max(model, rows)
                 rel = np.exp(np.minimum(lacc - lmax[:, None], 0.0))
                 agree[rows] = np.sum(b.w[owner] * ql * rel, axis=1)
             po = part[owner]
-            med_loo[rows] = grid_quantiles(ql, post.start[po], post.step[po], *post._map(po), [0.5])[0][:, 0]
+            if post.atoms is None or not np.any(post.atoms.total[po] > 0):
+                med_loo[rows] = grid_quantiles(ql, post.start[po], post.step[po], *post._map(po), [0.5])[0][:, 0]
+            else:  # the atoms without the claim's factor, normalised with the continuous part
+                med_loo[rows] = _loo_mixed_median(model, post, b, rows, owner, po, ql, np.log(mass[:, 0]) + top[:, 0])
     owner_q = model.quantity
     with np.errstate(divide="ignore", invalid="ignore"):
         influence = np.where(sd[owner_q] > 0, (med_loo - median[owner_q]) / sd[owner_q], 0.0)
@@ -493,6 +498,25 @@ def claim_diagnostics(model: ClaimModel, post, accurate: np.ndarray) -> dict[str
         "p_wild": p_wild, "residual": resid, "consensus_agreement": agree, "influence": influence,
         "conflict": conflict, "bimodal": bimodal, "median": median, "mean": mean, "sd": sd,
     }
+
+
+def _loo_mixed_median(model, post, b, rows, owner, po, ql, log_cont_mass):
+    """Medians of leave-one-claim-out posteriors with atoms (see :meth:`Atoms.loo`)."""
+    from .likelihood import _log_terms
+    from .posterior import Block, _mixed_quantiles
+
+    def term_at(li, x):
+        return _log_terms(model, rows[li], x[:, None])[0][:, 0]
+
+    loo = post.atoms.loo(rows, po, term_at, model.weight)
+    cw = post.continuous_weight(po)
+    with np.errstate(divide="ignore", over="ignore"):
+        cont = cw * np.exp(log_cont_mass)
+    total = cont + loo.total
+    prob = loo.prob / total[loo.owner]
+    loo = attrs.evolve(loo, prob=prob, total=loo.total / total)
+    blk = Block(np.arange(len(rows)), b.u[owner], b.x[owner], ql, b.w[owner])
+    return _mixed_quantiles(blk, post.start[po], post.step[po], post._map(po), loo, [0.5])[:, 0]
 
 
 def _log_acc_max(model: ClaimModel, rows: np.ndarray) -> np.ndarray:

@@ -9,19 +9,25 @@ still the same value the consensus rejects; a pair of sources that does so on
 many shared quantities is probably dependent.
 
 For a pair of sources (a, b) and each quantity both state, let the statement
-intervals coincide (equal to 1e-9 of their scale) or not. Under independence
-they coincide with the quantity's chance rate π_q (the share of coinciding
-pairs of claims on it, smoothed), and with π_q² when both claims are rejected
-(P(accurate) < 1/2); under copying they coincide with probability c + (1 − c)π.
-The dependence score is the posterior probability of copying,
+intervals coincide (equal to 1e-9 of their scale) or not. Two independent
+sources that both state the truth coincide, so coinciding on a value the fit
+believes (the posterior probability t that it is the truth) is no evidence
+either way: an independent bloc that agrees with the truth keeps its weight.
+Coinciding on a value the fit rejects is: independent noisy claims coincide
+by chance with probability π ≈ w / (2 √π σ) (two draws of N(x + b, σ²) within
+one rounding width w of each other), while a copier repeats its original with
+probability c. The dependence score is the posterior probability of copying,
 
     P(dep | data) = σ( logit α + Σ_q log LR_q ),
-    LR_q = (c + (1 − c) π) / π if the claims coincide, else 1 − c,
+    LR_q = [(c + (1 − c) π) / π]^(1 − t) if the claims coincide, else 1 − c,
 
 with prior α = 0.1 and copy rate c = 0.8. Dependent evidence is discounted by
 weighting the likelihood of each claim (a power likelihood) by
 1 / (1 + Σ_j d_{s(i), s(j)}) over the claims j of other sources that coincide
-with it: k copies of one statement by fully dependent sources count once.
+with it, where d is the excess of the score over its prior,
+(P(dep) − α) / (1 − α): k copies of one statement by fully dependent sources
+count once, and a bloc whose coincidences are all on believed values is not
+discounted.
 """
 
 from __future__ import annotations
@@ -93,7 +99,7 @@ def detect_copies(
     source: np.ndarray,
     n_sources: int,
     model: ClaimModel,
-    accurate: np.ndarray,
+    believed: np.ndarray,
     *,
     prior: float = PRIOR_DEPENDENCE,
     copy_rate: float = COPY_RATE,
@@ -106,8 +112,8 @@ def detect_copies(
         Source code of each claim of ``model`` (model order).
     n_sources : int
     model : ClaimModel
-    accurate : ndarray
-        P(accurate) of each claim of ``model``.
+    believed : ndarray
+        Posterior probability that each claim of ``model`` states the truth (to its rounding).
     prior, copy_rate : float
         Prior probability of dependence and the rate at which a copier copies.
 
@@ -129,14 +135,13 @@ def detect_copies(
         del src_diff
         tol = 1e-9 * np.maximum(scale[i], scale[j])
         same = (model.shape[i] == model.shape[j]) & _close(model.lo[i], model.lo[j], tol) & _close(model.hi[i], model.hi[j], tol)
-        # chance rate of coinciding on each quantity (smoothed share of coinciding pairs)
-        nq = model.n_quantities
-        pairs_q = np.bincount(q, minlength=nq)
-        same_q = np.bincount(q, weights=same, minlength=nq)
-        pi = (same_q[q] + 0.5) / (pairs_q[q] + 1.0)
-        rejected = (accurate[i] < 0.5) & (accurate[j] < 0.5)
-        pi = np.where(rejected, pi * pi, pi)
-        llr = np.where(same, np.log((copy_rate + (1 - copy_rate) * pi) / pi), np.log1p(-copy_rate))
+        # chance rate of two independent noisy claims coinciding: within one rounding width
+        w = np.maximum(np.where(np.isfinite(model.hi - model.lo), model.hi - model.lo, 0.0)[i],
+                       np.where(np.isfinite(model.hi - model.lo), model.hi - model.lo, 0.0)[j])
+        sig = np.maximum(model.sigma[i], model.sigma[j])
+        pi = np.clip(w / (2.0 * np.sqrt(np.pi) * sig), 1e-6, 0.5)
+        t = np.clip(np.minimum(believed[i], believed[j]), 0.0, 1.0)
+        llr = np.where(same, (1.0 - t) * np.log((copy_rate + (1 - copy_rate) * pi) / pi), np.log1p(-copy_rate))
         a, b = np.minimum(source[i], source[j]), np.maximum(source[i], source[j])
         # one contribution per (quantity, source pair): average over their claim pairs there
         key = (q * ns + a) * ns + b
@@ -166,7 +171,7 @@ def detect_copies(
     coincide[a, b] = coincide[b, a] = np.bincount(inv2, weights=coin_q).astype(np.int64)
     # discount: each claim shares its evidence with the coinciding claims of dependent sources
     ci, cj = np.concatenate(ci_parts), np.concatenate(cj_parts)
-    dd = score[source[ci], source[cj]]
+    dd = np.clip((score[source[ci], source[cj]] - prior) / (1.0 - prior), 0.0, 1.0)
     dup = np.bincount(ci, weights=dd, minlength=len(weight)) + np.bincount(cj, weights=dd, minlength=len(weight))
     weight = 1.0 / (1.0 + dup)
     return score, shared, coincide, weight

@@ -16,14 +16,16 @@ import attrs
 import numpy as np
 from scipy import stats
 
-from ._segments import distinct_per_group, segment_count, segment_sum
+from ._segments import distinct_per_group, segment_count, segment_quantile, segment_sum
 from .agreement import with_agreement
 from .claims import KINDS, ClaimSet
 from .dependence import Dependence
 from .dependence import detect_copies as detect_copies_
-from .learning import LearningInfo, learn_sources
+from .io import _codes
+from .learning import LearningInfo, learn_model, prior_params
 from .likelihood import build_claim_model
-from .posterior import DEFAULT_GRID_SIZE, DEFAULT_ROBUST_GRID_SIZE, compute_posteriors
+from .mixture import build_layout, fit_posteriors
+from .posterior import DEFAULT_GRID_SIZE, DEFAULT_ROBUST_GRID_SIZE
 from .priors import QuantityPrior, SourcePriors, resolve_source_priors
 from .results import FusionResult, Table, _check_level
 
@@ -59,9 +61,9 @@ def fuse(
     level: float = 0.9,
     quantity_priors: Mapping[str, QuantityPrior] | None = None,
     learn_reliability: bool | str = "auto",
-    detect_copies: bool = False,
+    detect_copies: bool | str = "auto",
     max_iter: int = 200,
-    tol: float = 1e-6,
+    tol: float = 1e-3,
     diagnostics: bool = True,
     grid_size: int = DEFAULT_GRID_SIZE,
     robust_grid_size: int = DEFAULT_ROBUST_GRID_SIZE,
@@ -162,31 +164,37 @@ def fuse(
     priors = priors or SourcePriors()
     model = build_claim_model(cs, priors, dict(quantity_priors or {}))
     sp = resolve_source_priors(priors, cs)
-    fit, info, dep = None, LearningInfo(False), None
-    if not isinstance(detect_copies, (bool, np.bool_)):
-        raise ValueError(f"`detect_copies` must be True or False; got {detect_copies!r}.")
+    info, dep, src_fit = LearningInfo(False), None, None
+    layout = build_layout(model, cs)
+    grids = dict(grid_size=int(grid_size), robust_grid_size=int(robust_grid_size))
+    prior_sigma = sp["sigma"].astype(float)  # NaN: the attribute's learned scale
+    if detect_copies not in (True, False, "auto"):
+        raise ValueError(f"`detect_copies` must be True, False or 'auto'; got {detect_copies!r}.")
     if _should_learn(learn_reliability, cs):
-        pooled = ~np.isin(cs.sources.astype(object), list(priors.sources))
-        learned, fit, info = learn_sources(model, cs, sp["a"], sp["b"], pooled, max_iter=int(max_iter), tol=float(tol))
-        if detect_copies is True:
-            dep = detect_copies_(cs.source[model.claim], cs.n_sources, learned, fit.responsibility)
-            if np.any(dep[3] < 1.0):
-                weighted = attrs.evolve(model, weight=dep[3])
-                learned, fit, info = learn_sources(weighted, cs, sp["a"], sp["b"], pooled, max_iter=int(max_iter), tol=float(tol))
-        model = learned
-    elif detect_copies is True:
-        dep = detect_copies_(cs.source[model.claim], cs.n_sources, model, np.full(len(model.claim), 0.5))
-        model = attrs.evolve(model, weight=dep[3])
-    post, acc_model = compute_posteriors(model, int(grid_size), int(robust_grid_size))
+        params, fitted, src_fit, info, dep = learn_model(
+            layout, sp["a"], sp["b"], prior_sigma, dependence=detect_copies in (True, "auto"),
+            pooled=np.fromiter((str(x) not in priors.sources for x in cs.sources), bool, cs.n_sources),
+            kinds=_codes([str(k) for k in cs.source_kinds])[0],
+            max_iter=int(max_iter), tol=float(tol), **grids)
+    else:
+        if detect_copies is True:  # priors only: coincidences judged against a neutral belief
+            dep = detect_copies_(cs.source[model.claim], cs.n_sources, model, np.full(len(model.claim), 0.5))
+            layout = attrs.evolve(layout, base=attrs.evolve(model, weight=dep[3]))
+        params = prior_params(layout, sp["a"], sp["b"], prior_sigma)
+        fitted = fit_posteriors(layout, params, **grids)
+    post, acc_model, model = fitted.posterior, fitted.accurate, fitted.model
 
-    # per input claim: its evidence claim's probability of being accurate
+    # per input claim: its evidence claim's probability of being accurate (exact or noisy) and exact
     p_acc_ev = np.empty(len(cs))
     p_acc_ev[model.claim] = acc_model
     p_acc = p_acc_ev[cs.evidence]
+    p_ex_ev = np.empty(len(cs))
+    p_ex_ev[model.claim] = fitted.exact
+    p_exact = p_ex_ev[cs.evidence]
     result = FusionResult(
         estimates=_estimates_table(cs, post, level),
-        claims=_claims_table(cs, p_acc),
-        sources=_sources_table(cs, priors, p_acc, fit, level),
+        claims=_claims_table(cs, p_acc, p_exact),
+        sources=_sources_table(cs, priors, p_acc, p_exact, layout, params, src_fit, level),
         level=level,
         claimset=cs,
         posterior=post,
@@ -216,16 +224,22 @@ def _estimates_table(cs: ClaimSet, post, level: float) -> Table:
     nq = cs.n_quantities
     logq = cs.log_scale
     qs = post.quantiles([0.5, (1 - level) / 2, (1 + level) / 2])
-    mean, sd, mode = np.empty(nq), np.empty(nq), np.empty(nq)
+    mean, sd, mode_x = np.empty(nq), np.empty(nq), np.empty(nq)
     lin, idx = np.flatnonzero(~logq), np.flatnonzero(logq)
     if len(lin):
         mean[lin], sd[lin] = post.moments(lin)
-        mode[lin] = post.mode(lin)
+        mode_x[lin] = post.mode(lin)
     if len(idx):  # natural units: moments and mode of exp(x)
         mean[idx], sd[idx] = post.moments(idx, exp=True)
-        mode[idx] = np.exp(post.mode(idx, exp=True))
-    back = qs.copy()
-    back[logq] = np.exp(qs[logq])
+        mode_x[idx] = post.mode(idx, exp=True)
+    allq = np.arange(nq)
+    if post.atoms is not None:  # a stated value comes back exactly as stated
+        back = post.atoms.natural(qs, allq, logq)
+        mode = post.atoms.natural(mode_x, allq, logq)
+    else:
+        back = qs.copy()
+        back[logq] = np.exp(qs[logq])
+        mode = np.where(logq, np.exp(np.where(logq, mode_x, 0.0)), mode_x)
     units = np.empty(nq, dtype=object)
     units[cs.quantity[::-1]] = cs.unit[::-1]  # first stated unit per quantity
     n_claims = segment_count(cs.quantity, nq)
@@ -249,7 +263,7 @@ def _estimates_table(cs: ClaimSet, post, level: float) -> Table:
     })
 
 
-def _claims_table(cs: ClaimSet, p_acc: np.ndarray) -> Table:
+def _claims_table(cs: ClaimSet, p_acc: np.ndarray, p_exact: np.ndarray) -> Table:
     status = np.where(p_acc >= ACCURATE_AT, "accurate", np.where(p_acc <= WILD_AT, "wild", "doubtful")).astype(object)
     reporter = np.array([None] + list(cs.reporters), dtype=object)[cs.reporter + 1]
     return Table({
@@ -264,19 +278,24 @@ def _claims_table(cs: ClaimSet, p_acc: np.ndarray) -> Table:
         "counted": cs.is_evidence,
         "evidence_row": cs.row[cs.evidence],
         "p_accurate": p_acc,
+        "p_exact": p_exact,
         "status": status,
     })
 
 
-def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, fit, level: float) -> Table:
-    """One row per source: prior, reliability posterior (with its credible interval), error scale."""
+def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, p_exact: np.ndarray, layout, params,
+                   src_fit, level: float) -> Table:
+    """One row per source: prior, reliability posterior (with its credible interval), exact share,
+    error scale and bias (model space, of the source's most frequent attribute)."""
     ns = cs.n_sources
     sp = resolve_source_priors(priors, cs)
     ev = cs.is_evidence
     n_claims = segment_count(cs.source[ev], ns)
     n_q = distinct_per_group(cs.source, cs.quantity, ns, cs.n_quantities)
     acc = segment_sum(p_acc[ev], cs.source[ev], ns)
-    a0, b0 = (sp["a"], sp["b"]) if fit is None else (fit.a, fit.b)
+    exact = segment_sum(p_exact[ev], cs.source[ev], ns)
+    a0, b0 = sp["a"].astype(float), sp["b"].astype(float)
+    # (after learning, the prior of a source pooled with its kind is its kind's: its main pair's)
     # Beta posterior of the reliability given the exact P(accurate) of the source's claims
     a_post, b_post = a0 + acc, b0 + (n_claims - acc)
     certain = b_post <= 0  # a prior mean of exactly 1
@@ -284,7 +303,32 @@ def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, fit, l
         lo = np.where(certain, 1.0, stats.beta.ppf((1 - level) / 2, a_post, np.maximum(b_post, 1e-300)))
         hi = np.where(certain, 1.0, stats.beta.ppf((1 + level) / 2, a_post, np.maximum(b_post, 1e-300)))
     kinds = np.array([priors.source_kinds.get(str(s), k) for s, k in zip(cs.sources, cs.source_kinds)], dtype=object)
-    error = sp["sigma"] if fit is None else fit.sigma
+    # error scale and bias of each source's most frequent attribute (the claim-weighted pair)
+    per_pair = segment_count(layout.pair, layout.n_pairs)
+    order = np.lexsort((-per_pair, layout.pair_source))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = layout.pair_source[order][1:] != layout.pair_source[order][:-1]
+    main = np.full(ns, -1, dtype=np.int64)
+    main[layout.pair_source[order][first]] = order[first]
+    claim_of_pair = np.full(layout.n_pairs, -1, dtype=np.int64)
+    claim_of_pair[layout.pair[::-1]] = np.arange(len(layout.pair))[::-1]
+    has = main >= 0
+    error, bias = np.full(ns, np.nan), np.full(ns, np.nan)
+    c = claim_of_pair[main[has]]
+    error[has], bias[has] = params.sigma[c], params.bias[c]
+    if src_fit is not None:
+        strength = a0[has] + b0[has]
+        al = src_fit.prior[main[has]]
+        a0[has] = (al[:, 0] + al[:, 1]) / al.sum(axis=1) * strength
+        b0[has] = al[:, 2] / al.sum(axis=1) * strength
+        a_post, b_post = a0 + acc, b0 + (n_claims - acc)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lo = np.where(b_post <= 0, 1.0, stats.beta.ppf((1 - level) / 2, a_post, np.maximum(b_post, 1e-300)))
+            hi = np.where(b_post <= 0, 1.0, stats.beta.ppf((1 + level) / 2, a_post, np.maximum(b_post, 1e-300)))
+    if src_fit is not None:  # learned: the pair's posterior (sources stating an se: its median)
+        stated = segment_quantile(np.where(layout.has_se, params.sigma, np.nan), layout.source, ns)
+        error[has] = np.where(np.isnan(stated[has]), src_fit.sigma[main[has]], stated[has])
+        bias[has] = src_fit.bias[main[has]]
     return Table({
         "source": cs.sources.astype(object),
         "source_kind": kinds,
@@ -292,8 +336,9 @@ def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, fit, l
         "reliability": a_post / (a_post + b_post),
         "reliability_low": lo,
         "reliability_high": hi,
+        "exact_share": exact / np.maximum(n_claims, 1),
         "error_scale": error,
-        "error_inflation": np.ones(ns) if fit is None else fit.inflation,
+        "bias": bias,
         "n_claims": n_claims,
         "n_quantities": n_q,
         "mean_p_accurate": acc / np.maximum(n_claims, 1),

@@ -1,77 +1,63 @@
-"""Learning source reliability and error scales across quantities (truth discovery).
+"""Learning how far each source can be trusted, across quantities (truth discovery).
 
-When sources make claims about many quantities, their track record tells how
-far to trust them. :func:`learn_sources` alternates, in the manner of
-variational EM (Dempster, Laird & Rubin 1977; Zhao et al. 2012, PVLDB 5(6)
-for truth discovery; Li et al. 2014, SIGMOD, "CRH"), between
+The claim model (:mod:`credscore.mixture`) has, per source s and attribute a,
+the probabilities (π_e, π_n, π_w) that a claim is exact, noisy or wild, an
+error scale σ_{s,a} and a bias b_{s,a}. :func:`learn_model` fits them by
+expectation–maximisation (Dempster, Laird & Rubin 1977; for truth discovery
+Zhao et al. 2012, PVLDB 5(6); Li et al. 2014, SIGMOD "CRH"; for numeric truths
+with per-source bias and variance Zhao & Han 2012, QDB "GTM"):
 
-* **E-step** (O(claims)): a Gaussian approximation of every quantity's
-  posterior (the reweighted locate step of :mod:`credscore.posterior`) and
-  each claim's probability of being accurate, r_c;
-* **M-step**: each source's reliability posterior
-  Beta(a_s + Σ r_c, b_s + Σ (1 − r_c)) and, for its claims that state no
-  standard error, an inflation λ_s of their prior or default error scale,
-  under a
-  scaled-inverse-χ² prior centred on λ = 1 with 10 degrees of freedom, and
-  bounded to [¼, 4] (:data:`INFLATION_BOUNDS`). (One factor per source, not one
-  σ: error scales of linear quantities in different units are not
-  comparable, relative errors and inflations are.) A stated ``se`` is kept as
-  the accurate error: learning an inflation of it is biased upwards by wild
-  claims that land near the truth, and a source that understates its error
-  is caught by the wild component instead.
+* **E-step**: the exact posterior of every quantity (grid + atoms,
+  :func:`credscore.mixture.fit_posteriors`) and each claim's posterior
+  probabilities of being exact, noisy or wild, with the noisy residuals'
+  first two moments.
+* **M-step** (conjugate, per source × attribute):
 
-Each claim is weighted with its source's *cavity* posterior: the reliability
-and error scale learned from the source's **other** claims (the exact
-posterior predictive of a claim's accuracy given the rest, as in
-expectation propagation, Minka 2001). A source with one claim therefore keeps
-its prior, and learning over sources with one claim each gives exactly the
-priors-only answer.
+  - (π_e, π_n, π_w): Dirichlet posterior mean with prior
+    (a/2, a/2, b) from the source's :class:`~credscore.priors.Reliability`
+    Beta(a, b) (exact and noisy share the "accurate" prior mass);
+  - b: normal posterior mean, shrunk to zero with a prior worth
+    :data:`PRIOR_CLAIMS` noisy claims (b ~ N(0, σ² / PRIOR_CLAIMS));
+  - σ²: scaled-inverse-χ² posterior mean with :data:`PRIOR_CLAIMS` degrees of
+    freedom centred on the attribute's error scale (or the source's
+    :class:`~credscore.priors.ErrorScale` when it gives one). The attribute's
+    scale is itself re-estimated from all its sources (partial pooling:
+    Gelman et al., *BDA3*, ch. 5), floored at its median rounding half-width.
 
-**Partial pooling.** Sources without a prior of their own (those matched by
-kind or by default) share a learned group-level prior mean per source kind:
-a source with two claims borrows strength from its kind (a hierarchical Beta
-model fitted by empirical Bayes; Gelman et al., *BDA3*, ch. 5). The kind's
-mean is the prior mean (worth one source) updated by the posterior means of
-its sources with a track record (claims on two or more quantities), each
-source's own record left out.
-
-The final posteriors and intervals are computed exactly on the grid
-(:func:`credscore.posterior.compute_posteriors`) with the learned weights.
+Each claim is weighted with its source's **cavity** parameters: those learned
+from the source's *other* claims (a claim must not explain itself; the exact
+posterior predictive of EP, Minka 2001). A source with one claim keeps its
+prior, so learning over sources with one claim each gives the priors-only
+answer.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import attrs
 import numpy as np
-from scipy import special
 
-from ._segments import distinct_per_group, segment_count, segment_sum
-from .exceptions import ConvergenceWarning
-from .io import _codes
-from .likelihood import SHAPE_LOWER, SHAPE_POINT, SHAPE_UPPER, ClaimModel
-from .posterior import _locate
+from ._segments import segment_quantile, segment_sum
+from .exceptions import ConvergenceWarning, GridResolutionWarning
+from .dependence import detect_copies
+from .mixture import ClaimLayout, continuous_model, ClaimParams, Fit, fit_posteriors, initial_attribute_scale, subset_layout, take_params
 
-__all__ = ["LearningInfo", "SourceFit", "learn_sources", "ERROR_PRIOR_DF", "INFLATION_BOUNDS"]
+__all__ = ["LearningInfo", "SourceFit", "learn_model", "prior_params", "PRIOR_CLAIMS"]
 
-#: Degrees of freedom (prior sample size) of the error-scale inflation prior when learning.
-ERROR_PRIOR_DF = 10.0
-#: Bounds of the learned inflation λ: a source erring by more than four times its stated
-#: (or prior) scale is better described as unreliable than as imprecise. Without the bound the
-#: inflation can absorb the wild claims (a broad accurate component explains everything) and
-#: the reliability is no longer identified.
-INFLATION_BOUNDS = (0.25, 4.0)
-#: Weight of the kind-level hyperprior, in sources.
+#: Weight, in sources, of the hyperprior at the prior mean when a kind's mean is learned.
 HYPER_STRENGTH = 1.0
-_DAMP_AFTER = 20
+#: Weight, in claims, of the priors on each source × attribute error scale and bias.
+PRIOR_CLAIMS = 4.0
+#: Grid points of the E-steps while learning (the final pass uses the caller's grids).
+EM_GRID_SIZE = 64
+_DAMP_AFTER = 25
 _DAMPING = 0.5
 
 
 @attrs.frozen(eq=False)
 class LearningInfo:
-    """Convergence diagnostics of the reliability learning.
+    """Convergence diagnostics of the learning.
 
     Attributes
     ----------
@@ -79,10 +65,11 @@ class LearningInfo:
     iterations : int
     converged : bool
     history : ndarray
-        The objective (plug-in log-likelihood of all claims plus the log
-        prior densities of the reliabilities) after each iteration.
+        The log marginal likelihood of all claims after each iteration.
     max_change : ndarray
-        Largest change of any claim's weight per iteration.
+        Largest change of any parameter per iteration (probabilities, log σ, bias / σ).
+    variant : str
+        The model variant that was fitted (see :func:`credscore.fuse`).
     """
 
     enabled: bool
@@ -90,162 +77,274 @@ class LearningInfo:
     converged: bool = True
     history: np.ndarray = attrs.field(factory=lambda: np.zeros(0))
     max_change: np.ndarray = attrs.field(factory=lambda: np.zeros(0))
+    variant: str = "exact+noisy+wild, bias"
 
 
 @attrs.frozen(eq=False)
 class SourceFit:
-    """Learned per-source parameters (arrays indexed by source code)."""
+    """Learned parameters per source × attribute pair (arrays indexed by pair code).
 
-    a: np.ndarray  # Beta prior shape (after pooling)
-    b: np.ndarray
-    accurate: np.ndarray  # Σ r_c over the source's counted claims
-    n: np.ndarray  # number of counted claims
-    inflation: np.ndarray  # λ_s: learned factor on the scales of claims that state no se (1 if none)
-    sigma: np.ndarray  # λ_s × the median base error scale of the source's claims (model space)
-    responsibility: np.ndarray  # last E-step's P(accurate) of each claim (model order)
+    ``pair_source``, ``pair_attribute``: the pair's codes; ``exact``, ``noisy``,
+    ``wild``: Dirichlet posterior parameters; ``sigma``, ``bias``: error scale
+    and bias (model space); ``n``: counted claims; ``attribute_sigma``: the
+    pooled scale per attribute.
+    """
+
+    pair_source: np.ndarray
+    pair_attribute: np.ndarray
+    exact: np.ndarray
+    noisy: np.ndarray
+    wild: np.ndarray
+    sigma: np.ndarray
+    bias: np.ndarray
+    n: np.ndarray
+    attribute_sigma: np.ndarray
+    prior: np.ndarray  # the pairs' Dirichlet priors after kind pooling, (pairs, 3)
 
 
-def learn_sources(
-    model: ClaimModel,
-    claimset,
+def prior_params(layout: ClaimLayout, prior_a: np.ndarray, prior_b: np.ndarray, prior_sigma: np.ndarray,
+                 attribute_sigma: np.ndarray | None = None) -> ClaimParams:
+    """Parameters from the priors alone: mixture weights at the prior means, no bias, error scales
+    from the source's :class:`~credscore.priors.ErrorScale` or the attribute's pooled scale."""
+    s = layout.source
+    a, b = prior_a[s], prior_b[s]
+    tot = a + b
+    with np.errstate(divide="ignore"):
+        log_e = np.log(0.5 * a / tot)
+        log_n = log_e.copy()
+        log_w = np.log(b / tot)
+    # claims that cannot be exact put the whole accurate mass on the noisy component
+    log_n = np.where(layout.exact_possible, log_n, np.log(a / tot))
+    log_e = np.where(layout.exact_possible, log_e, -np.inf)
+    sa = initial_attribute_scale(layout) if attribute_sigma is None else attribute_sigma
+    sigma = np.where(np.isnan(prior_sigma[s]), sa[layout.attribute], prior_sigma[s])
+    sigma = np.where(layout.has_se, layout.base.sigma, sigma)
+    return ClaimParams(log_exact=log_e, log_noisy=log_n, log_wild=log_w, sigma=sigma, bias=np.zeros(len(s)))
+
+
+def learn_model(
+    layout: ClaimLayout,
     prior_a: np.ndarray,
     prior_b: np.ndarray,
-    pooled: np.ndarray,
+    prior_sigma: np.ndarray,
     *,
-    max_iter: int = 200,
-    tol: float = 1e-6,
-) -> tuple[ClaimModel, SourceFit, LearningInfo]:
-    """Learn reliabilities and error scales; return the re-weighted model.
+    weight: np.ndarray | None = None,
+    pooled: np.ndarray | None = None,
+    kinds: np.ndarray | None = None,
+    bias: bool = True,
+    dependence: bool = False,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    grid_size: int = 128,
+    robust_grid_size: int = 512,
+) -> tuple[ClaimParams, Fit, SourceFit, LearningInfo, tuple | None]:
+    """Learn the per source × attribute parameters by EM with exact E-steps.
 
     Parameters
     ----------
-    model : ClaimModel
-        Built with the prior weights (:func:`credscore.likelihood.build_claim_model`).
-    claimset : ClaimSet
+    layout : ClaimLayout
     prior_a, prior_b : ndarray
-        Beta prior of each source (by source code).
-    pooled : ndarray of bool
-        Sources whose prior is shared with their kind (no prior of their own).
+        Beta reliability prior of each source (by source code).
+    prior_sigma : ndarray
+        Error-scale prior of each source (model space; NaN: the attribute's).
+    weight : ndarray, optional
+        Weight of each claim (model order) in the source statistics.
+    pooled, kinds : ndarray, optional
+        Per source: whether its prior is shared with its kind (no prior of its
+        own), and its kind code. The Dirichlet prior of a pooled source is
+        centred on the mean of its kind's sources (a hyperprior worth
+        :data:`HYPER_STRENGTH` source at the prior mean; Gelman et al., *BDA3*,
+        ch. 5): a source with two claims borrows strength from its kind.
+    bias : bool
+        Learn the per source × attribute biases (else zero).
+    dependence : bool
+        Detect sources that copy each other and discount their shared
+        evidence (:func:`credscore.dependence.detect_copies`), re-estimated
+        every iteration from the current posterior.
     max_iter, tol : int, float
-        Iteration limit; convergence when no claim's weight or log error
-        scale changes by more than ``tol``.
+        Iteration limit; convergence when no probability, log error scale or
+        bias (in error scales) changes by more than ``tol``.
 
     Returns
     -------
-    model : ClaimModel
-        With the learned (cavity) weights and error scales.
-    fit : SourceFit
+    params : ClaimParams
+        The learned (cavity) parameters of every claim.
+    fit : Fit
+        The exact posterior pass with those parameters.
+    sources : SourceFit
     info : LearningInfo
+    dependence : tuple or None
+        (score, shared, coincide, weight) of the last dependence update.
     """
-    src = claimset.source[model.claim]
-    ns = claimset.n_sources
-    kinds = claimset.source_kinds
-    kind_codes = _codes(list(kinds))[0]
-    nk = int(kind_codes.max()) + 1 if len(kind_codes) else 0
-    base = model.sigma  # stated se, else the prior / default error scale
-    stated = ~np.isnan(claimset.model_se[model.claim])  # a stated se is kept: understating is wildness
-    finite = np.isfinite(model.lo) & np.isfinite(model.hi)
-    n_s = segment_count(src, ns).astype(float)
-    track = distinct_per_group(src, model.quantity, ns, model.n_quantities) >= 2  # sources stating 2+ quantities
-    s_rel = prior_a + prior_b
-
-    log_rho, log_1mrho, sigma = model.log_rho, model.log_1mrho, model.sigma
+    full = layout
+    # only quantities with two or more statements say anything about their sources (a lone claim is
+    # weighed by its source's other claims and is its own posterior): the EM runs on those
+    informative = full.base.counts >= 2
+    # which claims are narrow against their error scale is decided once, from the starting scales:
+    # a claim flipping between an atom and the grid as σ moves would keep the EM from settling
+    start = prior_params(full, prior_a, prior_b, prior_sigma)
+    full = attrs.evolve(full, narrow=continuous_model(full, start)[0].shape == 0)
+    layout, rows = subset_layout(full, informative)
+    w = np.ones(len(layout.source)) if weight is None else np.asarray(weight, float)[rows]
+    pair, npair = layout.pair, layout.n_pairs
+    src = layout.source
+    attr_of_pair = layout.pair_attribute
+    na = layout.n_attributes
+    a_pair, b_pair = prior_a[layout.pair_source], prior_b[layout.pair_source]
+    alpha0 = np.stack([0.5 * a_pair, 0.5 * a_pair, b_pair], axis=1)  # Dirichlet prior (exact, noisy, wild)
+    alpha = alpha0
+    sig0_src = prior_sigma[layout.pair_source]
+    sig_attr = initial_attribute_scale(full)
+    floor = _attribute_floor(full)
+    resid_ok = layout.residual_ok
+    params = take_params(start, rows)
     history, changes = [], []
     converged = False
-    a_s, b_s = prior_a.copy(), prior_b.copy()
-    lam2 = np.ones(ns)
     it = 0
-    m = None
-    for it in range(1, max_iter + 1):
-        current = model.with_weights(log_rho, log_1mrho, sigma)
-        m, s = _locate(current, start=m)
-        r, loglik = _responsibilities(current, m, s)
-        # ---- M-step: reliability, with kind-level pooling of the prior mean
-        acc_s = segment_sum(r, src, ns)
-        mean_s = (a_s + acc_s) / (s_rel + n_s)
-        if pooled.any() and nk:
-            # the kind's mean reliability: a hyperprior worth HYPER_STRENGTH sources at the prior mean,
-            # plus the posterior means of the kind's sources that have a track record (claims on two or
-            # more quantities), each source's own record left out (a cavity over sources)
-            base_mean = prior_a / s_rel
-            kp = kind_codes[pooled]
-            informs = track[pooled]
-            k_sum = segment_sum(np.where(informs, mean_s[pooled], 0.0), kp, nk)
-            k_n = segment_sum(informs.astype(float), kp, nk)
-            m0 = np.bincount(kp, weights=base_mean[pooled], minlength=nk) / np.maximum(segment_count(kp, nk), 1)
-            own = np.where(informs, mean_s[pooled], 0.0)
-            kind_mean = (HYPER_STRENGTH * m0[kp] + k_sum[kp] - own) / (HYPER_STRENGTH + k_n[kp] - informs)
-            a_s[pooled] = kind_mean * s_rel[pooled]
-            b_s[pooled] = (1.0 - kind_mean) * s_rel[pooled]
-        # cavity over claims: the source's reliability without the claim itself
-        a_c = a_s[src] + acc_s[src] - r
-        b_c = b_s[src] + (n_s[src] - acc_s[src]) - (1.0 - r)
-        rho_c = np.clip(a_c / (a_c + b_c), 1e-12, 1.0)
-        # ---- M-step: error-scale inflation λ_s on each claim's base scale (scaled-inverse-χ²
-        #      posterior mean with prior λ = 1 and ERROR_PRIOR_DF degrees of freedom; cavity over claims)
-        resid2 = np.where(finite, (model.centre - m[model.quantity]) ** 2 + s[model.quantity] ** 2, 0.0) / base**2
-        rw = np.where(finite & (model.shape <= 1) & ~stated, r, 0.0)
-        ss = segment_sum(rw * resid2, src, ns)
-        nn = segment_sum(rw, src, ns)
-        lam2_c = (ERROR_PRIOR_DF + np.maximum(ss[src] - rw * resid2, 0.0)) / (ERROR_PRIOR_DF + np.maximum(nn[src] - rw, 0.0))
-        lo_b, hi_b = INFLATION_BOUNDS
-        new_sigma = np.where(stated, base, np.sqrt(np.clip(lam2_c, lo_b**2, hi_b**2)) * base)
-        lam2 = np.clip((ERROR_PRIOR_DF + ss) / (ERROR_PRIOR_DF + nn), lo_b**2, hi_b**2)
+    fit = None
+    counts = np.zeros((npair, 3))
+    b_p = np.zeros(npair)
+    s2_p = np.ones(npair)
+    n_tot = np.zeros(npair)
+    dep = None
+    # the E-steps run on coarser grids (their statistics are sums over many claims; the final
+    # pass below is exact on the full grids)
+    em_grid, em_robust = min(grid_size, EM_GRID_SIZE), min(robust_grid_size, 2 * EM_GRID_SIZE)
+    for it in range(1, max_iter + 1 if informative.any() else 1):
+        with warnings.catch_warnings():  # the E-steps' coarse grids: only the final pass reports
+            warnings.simplefilter("ignore", GridResolutionWarning)
+            fit = fit_posteriors(layout, params, em_grid, em_robust)
+        history.append(float(np.sum(fit.posterior.log_evidence)))
+        # ---- E: each claim's exact / noisy / wild probabilities
+        sharp = layout.exact_possible & layout.narrow
+        if dependence:  # copies of one statement count once, judged from the current fit
+            believed = np.where(sharp, fit.exact, fit.accurate)
+            dep = detect_copies(src, layout.n_sources, fit.model, believed)
+            layout = attrs.evolve(layout, base=attrs.evolve(layout.base, weight=dep[3]))
+        pe, pn = np.exp(params.log_exact), np.exp(params.log_noisy)
+        ratio = np.where(pe + pn > 0, pe / np.maximum(pe + pn, 1e-300), 0.0)
+        r_e = np.where(sharp, fit.exact, fit.accurate * ratio)
+        r_n = np.clip(fit.accurate - r_e, 0.0, 1.0)
+        r_w = np.clip(1.0 - fit.accurate, 0.0, 1.0)
+        own = np.stack([r_e, r_n, r_w], axis=1) * w[:, None]
+        counts = np.stack([segment_sum(own[:, k], pair, npair) for k in range(3)], axis=1)
+        if pooled is not None and pooled.any():
+            alpha = _kind_pooled_prior(alpha0, counts, layout.pair_source, pooled, kinds)
+        # ---- M: Dirichlet weights with a cavity over claims
+        cav = alpha[pair] + counts[pair] - own
+        cav = np.maximum(cav, 1e-12)
+        cav /= cav.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore"):
-            new_log_rho, new_log_1mrho = np.log(rho_c), np.log1p(-rho_c)
-        if it > _DAMP_AFTER:  # damped updates settle the few claims that would flip back and forth
-            rho_old = np.exp(log_rho)
-            rho_new = rho_old + _DAMPING * (np.exp(new_log_rho) - rho_old)
-            with np.errstate(divide="ignore"):
-                new_log_rho, new_log_1mrho = np.log(rho_new), np.log1p(-rho_new)
-            new_sigma = np.exp(np.log(sigma) + _DAMPING * (np.log(new_sigma) - np.log(sigma)))
-        change = max(
-            float(np.max(np.abs(np.exp(new_log_rho) - np.exp(log_rho)), initial=0.0)),
-            float(np.max(np.abs(np.log(new_sigma) - np.log(sigma)), initial=0.0)),
-        )
-        log_rho, log_1mrho, sigma = new_log_rho, new_log_1mrho, new_sigma
-        prior_term = np.sum(special.xlogy(a_s - 1, np.clip(mean_s, 1e-300, 1)) + special.xlog1py(b_s - 1, -np.clip(mean_s, 0, 1 - 1e-16)))
-        history.append(loglik + prior_term)
+            new_le = np.where(layout.exact_possible, np.log(cav[:, 0]), -np.inf)
+            new_ln = np.where(layout.exact_possible, np.log(cav[:, 1]), np.log(cav[:, 0] + cav[:, 1]))
+            new_lw = np.log(cav[:, 2])
+        # ---- M: bias and error scale per pair (noisy claims with a stated value), cavity over claims
+        ok = resid_ok & np.isfinite(fit.r1) & np.isfinite(fit.r2)
+        wn = np.where(ok, w * r_n, 0.0)
+        bc = params.bias
+        # the rounding's own variance (w²/12, added to σ² for narrow claims) is not the source's error
+        narrow = (fit.model.shape == 0) & np.isfinite(layout.width)
+        r2 = fit.r2 - np.where(narrow, r_n * np.where(narrow, layout.width, 0.0) ** 2 / 12.0, 0.0)
+        t1 = np.where(ok, w * (fit.r1 + bc * r_n), 0.0)  # Σ E[noisy (y − x)]
+        t2 = np.where(ok, w * (r2 + 2 * bc * fit.r1 + bc * bc * r_n), 0.0)  # Σ E[noisy (y − x)²]
+        n_p, t1_p, t2_p = (segment_sum(v, pair, npair) for v in (wn, t1, t2))
+        k = PRIOR_CLAIMS
+        b_p = t1_p / (k + n_p) if bias else np.zeros(npair)
+        ss_p = np.maximum(t2_p - 2 * b_p * t1_p + b_p * b_p * n_p, 0.0)
+        # the attribute's pooled scale (hyperprior centre), floored at its rounding
+        attr_var = segment_sum(ss_p, attr_of_pair, na) / np.maximum(segment_sum(n_p, attr_of_pair, na), 1e-300)
+        have = segment_sum(n_p, attr_of_pair, na) > 2 * k
+        sig_attr = np.where(have, np.sqrt(np.maximum(attr_var, floor**2)), sig_attr)
+        centre = np.where(np.isnan(sig0_src), sig_attr[attr_of_pair], sig0_src)
+        s2_p = (k * centre**2 + ss_p) / (k + n_p)
+        # cavity: the pair's statistics without the claim
+        n_c = n_p[pair] - wn
+        t1_c = t1_p[pair] - t1
+        t2_c = t2_p[pair] - t2
+        b_c = t1_c / (k + n_c) if bias else np.zeros(len(pair))
+        ss_c = np.maximum(t2_c - 2 * b_c * t1_c + b_c * b_c * n_c, 0.0)
+        s2_c = (k * centre[pair] ** 2 + ss_c) / (k + n_c)
+        new_sigma = np.where(layout.has_se, layout.base.sigma, np.sqrt(s2_c))
+        new_bias = np.where(layout.has_se, 0.0, b_c)
+        if it > _DAMP_AFTER:  # damped updates settle parameters that would flip back and forth
+            new_le = np.logaddexp(np.log(1 - _DAMPING) + params.log_exact, np.log(_DAMPING) + new_le)
+            new_ln = np.logaddexp(np.log(1 - _DAMPING) + params.log_noisy, np.log(_DAMPING) + new_ln)
+            new_lw = np.logaddexp(np.log(1 - _DAMPING) + params.log_wild, np.log(_DAMPING) + new_lw)
+            new_sigma = np.exp(np.log(params.sigma) + _DAMPING * (np.log(new_sigma) - np.log(params.sigma)))
+            new_bias = params.bias + _DAMPING * (new_bias - params.bias)
+        with np.errstate(invalid="ignore"):
+            change = max(
+                float(np.max(np.abs(np.exp(new_le) - np.exp(params.log_exact)), initial=0.0)),
+                float(np.max(np.abs(np.exp(new_lw) - np.exp(params.log_wild)), initial=0.0)),
+                float(np.max(np.abs(np.log(new_sigma) - np.log(params.sigma)), initial=0.0)),
+                float(np.max(np.abs(new_bias - params.bias) / new_sigma, initial=0.0)),
+            )
+        params = ClaimParams(new_le, new_ln, new_lw, new_sigma, new_bias)
         changes.append(change)
         if change < tol:
             converged = True
             break
+    if not informative.any():
+        converged = True
     if not converged:
         warnings.warn(
-            f"reliability learning stopped after {max_iter} iterations without converging "
+            f"learning stopped after {max_iter} iterations without converging "
             f"(last change {changes[-1]:.2g} > tol {tol:g}); results use the last iterate.",
             ConvergenceWarning,
             stacklevel=3,
         )
-    learned = model.with_weights(log_rho, log_1mrho, sigma)
-    from ._segments import segment_quantile
-
-    typical = segment_quantile(base, src, ns)
-    fit = SourceFit(a=a_s, b=b_s, accurate=segment_sum(r, src, ns), n=n_s, inflation=np.sqrt(lam2),
-                    sigma=np.sqrt(lam2) * typical, responsibility=r)
+    # every claim: its pair's parameters; the claims of the EM: their cavity parameters
+    post_alpha = alpha + counts
+    params = _full_params(full, rows, params, post_alpha, b_p, np.sqrt(s2_p))
+    if dep is not None:
+        wt = np.ones(len(full.source))
+        wt[rows] = layout.base.weight
+        full = attrs.evolve(full, base=attrs.evolve(full.base, weight=wt))
+        dep = dep[:3] + (wt,)
+    fit = fit_posteriors(full, params, grid_size, robust_grid_size)
+    sources = SourceFit(
+        pair_source=layout.pair_source, pair_attribute=attr_of_pair, exact=post_alpha[:, 0], noisy=post_alpha[:, 1],
+        wild=post_alpha[:, 2], sigma=np.sqrt(s2_p), bias=b_p, n=segment_sum(w, pair, npair), attribute_sigma=sig_attr,
+        prior=alpha,
+    )
     info = LearningInfo(True, it, converged, np.asarray(history), np.asarray(changes))
-    return learned, fit, info
+    return params, fit, sources, info, dep
 
 
-def _responsibilities(model: ClaimModel, m: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, float]:
-    """P(accurate) of each claim under a Gaussian approximation N(m, s²) of its quantity's posterior,
-    and the plug-in log-likelihood Σ_c log p(c | m)."""
-    q = model.quantity
-    mq, sq = m[q], s[q]
-    finite = np.isfinite(model.lo) & np.isfinite(model.hi)
-    var = model.sigma**2 + sq**2 + np.where(finite, (model.hi - model.lo) ** 2 / 12.0, 0.0)
-    with np.errstate(invalid="ignore"):
-        la_point = -0.5 * (model.centre - mq) ** 2 / var - 0.5 * np.log(2 * math.pi * var)
-        sd = np.sqrt(model.sigma**2 + sq**2)
-        la_upper = special.log_ndtr((model.hi - mq) / sd)
-        la_lower = special.log_ndtr((mq - model.lo) / sd)
-    # finite intervals on the same footing as P_wild (a probability): density × width
-    width = np.where(finite, model.hi - model.lo, 0.0)
-    la_interval = la_point + np.log(np.where(model.shape == SHAPE_POINT, 1.0, np.maximum(width, 1e-300)))
-    la = np.select([model.shape == SHAPE_UPPER, model.shape == SHAPE_LOWER], [la_upper, la_lower], la_interval)
-    la = la + model.log_rho
-    lb = model.log_1mrho + model.log_wild
-    both = np.logaddexp(la, lb)
-    r = np.exp(la - both)
-    w = 1.0 if model.weight is None else model.weight
-    return r, float(np.sum(w * both))
+def _kind_pooled_prior(alpha0, counts, pair_source, pooled, kinds) -> np.ndarray:
+    """Dirichlet priors of the pairs of pooled sources, centred on their kind's mean weights."""
+    strength = alpha0.sum(axis=1, keepdims=True)
+    mean = (alpha0 + counts) / (strength + counts.sum(axis=1, keepdims=True))
+    k = kinds[pair_source]
+    pp = pooled[pair_source]
+    nk = int(kinds.max()) + 1
+    informs = pp & (counts.sum(axis=1) >= 2)
+    ksum = np.stack([segment_sum(np.where(informs, mean[:, j], 0.0), k, nk) for j in range(3)], axis=1)
+    kn = segment_sum(informs.astype(float), k, nk)
+    base = alpha0 / strength
+    kind_mean = (HYPER_STRENGTH * base + ksum[k]) / (HYPER_STRENGTH + kn[k])[:, None]
+    return np.where(pp[:, None], kind_mean * strength, alpha0)
+
+
+def _full_params(full: ClaimLayout, rows: np.ndarray, cavity: ClaimParams, post_alpha: np.ndarray,
+                 bias: np.ndarray, sigma: np.ndarray) -> ClaimParams:
+    """Parameters of all claims: each pair's posterior means, and the EM claims' cavity values."""
+    pi = post_alpha[full.pair] / post_alpha[full.pair].sum(axis=1, keepdims=True)
+    ex = full.exact_possible
+    with np.errstate(divide="ignore"):
+        le = np.where(ex, np.log(pi[:, 0]), -np.inf)
+        ln = np.where(ex, np.log(pi[:, 1]), np.log(pi[:, 0] + pi[:, 1]))
+        lw = np.log(pi[:, 2])
+    sig = np.where(full.has_se, full.base.sigma, sigma[full.pair])
+    b = np.where(full.has_se, 0.0, bias[full.pair])
+    out = ClaimParams(le, ln, lw, sig, b)
+    for f in attrs.fields(ClaimParams):
+        getattr(out, f.name)[rows] = getattr(cavity, f.name)
+    return out
+
+
+def _attribute_floor(layout: ClaimLayout) -> np.ndarray:
+    """The smallest error scale an attribute may learn: its median rounding half-width (model space)."""
+    fin = np.isfinite(layout.width) & (layout.width > 0)
+    half = segment_quantile(0.5 * layout.width[fin], layout.attribute[fin], layout.n_attributes)
+    return np.nan_to_num(half, nan=0.0)

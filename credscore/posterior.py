@@ -40,6 +40,7 @@ import attrs
 import numpy as np
 
 from .exceptions import GridResolutionWarning
+from ._segments import segment_sum
 from .likelihood import SHAPE_INTERVAL, SHAPE_POINT, ClaimModel, log_terms
 
 __all__ = ["GridPosterior", "compute_posteriors", "grid_quantiles", "DEFAULT_GRID_SIZE", "DEFAULT_ROBUST_GRID_SIZE"]
@@ -161,11 +162,30 @@ class GridPosterior:
     log_evidence: np.ndarray
     resolved: np.ndarray
     attempts: np.ndarray
+    atoms: Atoms | None = None
 
     @property
     def n(self) -> int:
         """Number of quantities."""
         return int(self.start.shape[0])
+
+    def with_atoms(self, atoms: "Atoms | None") -> "GridPosterior":
+        """A copy whose distributions also put the masses ``atoms.prob`` at stated values."""
+        return attrs.evolve(self, atoms=atoms)
+
+    def continuous_weight(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """Mass of the continuous (grid) part of each quantity's posterior (1 without atoms)."""
+        idx = np.arange(self.n) if idx is None else np.asarray(idx)
+        if self.atoms is None:
+            return np.ones(len(idx))
+        return 1.0 - self.atoms.total[idx]
+
+    def atoms_of(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (model space) and probabilities of the atoms of quantity ``i``."""
+        if self.atoms is None:
+            return np.zeros(0), np.zeros(0)
+        a0, a1 = self.atoms.start[i], self.atoms.start[i + 1]
+        return self.atoms.x[a0:a1].copy(), self.atoms.prob[a0:a1].copy()
 
     def grid(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Grid nodes x and posterior density p(x) of quantity ``i`` (model space)."""
@@ -173,7 +193,8 @@ class GridPosterior:
         q = self.density[self.offset[i] : self.offset[i] + self.size[i]]
         m = self._map(np.array([i]))
         x = _x_of_u(u, *m)
-        return x[0], q * np.exp(-_log_jac(x, *m)[0])
+        cw = self.continuous_weight(np.array([i]))[0]
+        return x[0], cw * q * np.exp(-_log_jac(x, *m)[0])
 
     def _map(self, part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.centre[part], self.stretch[part], self.weight[part]
@@ -219,7 +240,18 @@ class GridPosterior:
             return np.stack([m, np.sqrt(np.maximum(var, 0.0))], axis=1)
 
         out = self._collect(idx, fn, 2)
-        return out[:, 0], out[:, 1]
+        mean, sd = out[:, 0], out[:, 1]
+        if self.atoms is not None:  # mix the continuous moments with the atoms'
+            idx = np.arange(self.n) if idx is None else np.asarray(idx)
+            cw = self.continuous_weight(idx)
+            ax = np.exp(self.atoms.x) if exp else self.atoms.x
+            m1 = segment_sum(self.atoms.prob * ax, self.atoms.owner, self.n)[idx]
+            m2 = segment_sum(self.atoms.prob * ax * ax, self.atoms.owner, self.n)[idx]
+            new_mean = cw * mean + m1
+            second = cw * (sd * sd + mean * mean) + m2
+            sd = np.sqrt(np.maximum(second - new_mean * new_mean, 0.0))
+            mean = new_mean
+        return mean, sd
 
     def mode(self, idx: np.ndarray | None = None, exp: bool = False) -> np.ndarray:
         """Posterior mode of x (or the mode of the density of exp(x) with ``exp=True``).
@@ -250,19 +282,32 @@ class GridPosterior:
             u = self.start[b.part] + t * self.step[b.part]
             return _x_of_u(u[:, None], *m)[:, 0]
 
-        return self._collect(idx, fn)
+        out = self._collect(idx, fn)
+        if self.atoms is not None and len(self.atoms.x):
+            # an atom has infinite density: the mode is the most probable stated value where
+            # the atoms hold at least half of the mass
+            idx = np.arange(self.n) if idx is None else np.asarray(idx)
+            heavy, where = self.atoms.heaviest(self.n)
+            use = (self.atoms.total[idx] >= 0.5) & (where[idx] >= 0)
+            out[use] = self.atoms.x[where[idx][use]]
+        return out
 
     def quantiles(self, probs, idx: np.ndarray | None = None) -> np.ndarray:
         """Posterior quantiles of x, shape (len(idx), len(probs))."""
         probs = np.atleast_1d(np.asarray(probs, dtype=float))
 
+        atoms = self.atoms
+
         def fn(b: Block) -> np.ndarray:
-            return grid_quantiles(b.q, self.start[b.part], self.step[b.part], *self._map(b.part), probs)[0]
+            if atoms is None or not np.any(atoms.total[b.part] > 0):
+                return grid_quantiles(b.q, self.start[b.part], self.step[b.part], *self._map(b.part), probs)[0]
+            return _mixed_quantiles(b, self.start[b.part], self.step[b.part], self._map(b.part), atoms, probs)
 
         return self._collect(idx, fn, len(probs))
 
     def density_x(self, block: Block) -> np.ndarray:
-        """The densities p(x) = q(u) du/dx of a :class:`Block` at its nodes x."""
+        """The densities p(x) = q(u) du/dx of a :class:`Block` at its nodes x (continuous part,
+        normalised to 1; see :meth:`continuous_weight`)."""
         return block.q * _dudx(block.x, *self._map(block.part))
 
     def shortest_interval(self, level: float, idx: np.ndarray | None = None, n_candidates: int = 401) -> np.ndarray:
@@ -274,6 +319,156 @@ class GridPosterior:
         j = np.argmin(hi - lo, axis=1)
         r = np.arange(len(idx))
         return np.stack([lo[r, j], hi[r, j]], axis=1)
+
+
+@attrs.frozen(eq=False)
+class Atoms:
+    """Point masses of posteriors at stated values (the *exact* component of the claim model).
+
+    Atoms are sorted by quantity, then position. ``start`` (length n+1) gives
+    each quantity's slice, ``owner`` the quantity of each atom, ``x`` the
+    position (model space), ``prob`` the posterior probability that the
+    truth is that stated value, ``total`` (per quantity) their sum.
+    """
+
+    start: np.ndarray
+    owner: np.ndarray
+    x: np.ndarray
+    prob: np.ndarray
+    total: np.ndarray
+    value: np.ndarray | None = None  # the stated value in natural units (exactly as stated)
+    claim_atom: np.ndarray | None = None  # per model claim: the atom it states (-1: none)
+    claim_log_exact: np.ndarray | None = None  # per model claim: log π_e in the unit of its grid term
+    cont: np.ndarray | None = None  # per atom: the continuous part's mass on the atom's interval
+
+    def loo(self, rows: np.ndarray, owner_q: np.ndarray, term_at, weight: np.ndarray | None = None) -> "Atoms":
+        """The atoms of the posteriors without claim ``rows[i]`` (one posterior per i).
+
+        ``owner_q[i]`` is the claim's quantity; ``term_at(i, x)`` gives the
+        unweighted grid term (log g) of claims ``rows[i]`` at points ``x``;
+        ``weight`` the claims' likelihood powers. Masses are relative to
+        the full posterior's normaliser (the continuous part keeps its weight),
+        so the caller normalises together with the continuous part.
+        """
+        counts = self.start[owner_q + 1] - self.start[owner_q]
+        n_at = int(counts.sum())
+        li = np.repeat(np.arange(len(rows)), counts)
+        slot = np.arange(n_at) - np.repeat(np.cumsum(counts) - counts, counts)
+        ai = np.repeat(self.start[owner_q], counts) + slot
+        term = term_at(li, self.x[ai])
+        member = self.claim_atom[rows[li]] == ai
+        w = 1.0 if weight is None else weight[rows[li]]
+        with_exact = np.logaddexp(self.claim_log_exact[rows[li]], term)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            e_term = np.exp(-w * term)
+            e_with = np.exp(-w * with_exact)
+            # a stating claim's atom loses its exact term: M e^{-with} minus what the continuous part
+            # already holds on the atom's interval, (e^{-term} - e^{-with}) times that
+            prob = np.where(member, self.prob[ai] * e_with - self.cont[ai] * (e_term - e_with), self.prob[ai] * e_term)
+        prob = np.maximum(np.nan_to_num(prob), 0.0)
+        start = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        total = np.bincount(li, weights=prob, minlength=len(rows))
+        return Atoms(start=start, owner=li, x=self.x[ai], prob=prob, total=total)
+
+    def natural(self, x: np.ndarray, idx: np.ndarray, log: np.ndarray) -> np.ndarray:
+        """Model-space values ``x`` (rows: quantities ``idx``) in natural units; a value that is
+        an atom's position is returned as the atom's stated value, exactly."""
+        x = np.asarray(x, dtype=float)
+        lg = log[:, None] if x.ndim == 2 else log
+        out = np.where(lg, np.exp(np.where(lg, x, 0.0)), x)
+        if self.value is None or not len(self.x):
+            return out
+        counts = self.start[idx + 1] - self.start[idx]
+        for k in range(int(counts.max(initial=0))):  # atoms per quantity: a handful
+            has = counts > k
+            a = np.where(has, self.start[idx] + k, 0)
+            xa = np.where(has, self.x[a], np.nan)
+            va = self.value[a]
+            if x.ndim == 2:
+                hit = x == xa[:, None]
+                out = np.where(hit, va[:, None], out)
+            else:
+                out = np.where(x == xa, va, out)
+        return out
+
+    def heaviest(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per quantity: the largest atom probability and its index (-1 when none)."""
+        best = np.zeros(n)
+        where = np.full(n, -1, dtype=np.int64)
+        if len(self.x):
+            order = np.lexsort((-self.prob, self.owner))
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = self.owner[order][1:] != self.owner[order][:-1]
+            k = order[first]
+            best[self.owner[k]] = self.prob[k]
+            where[self.owner[k]] = k
+        return best, where
+
+
+def _cdf_at(F, f, df, start, step, u):
+    """The quintic-Hermite CDF (nodes F, f, f') of each row at points u (n, m) of that row."""
+    n, g = F.shape
+    r = np.arange(n)[:, None]
+    pos = (u - start[:, None]) / step[:, None]
+    j = np.clip(np.floor(pos).astype(np.int64), 0, g - 2)
+    t = np.clip(pos - j, 0.0, 1.0)
+    h = step[:, None]
+    val = _quintic(F[r, j], F[r, j + 1], f[r, j] * h, f[r, j + 1] * h, df[r, j] * h * h, df[r, j + 1] * h * h, t)
+    val = np.where(pos <= 0, 0.0, np.where(pos >= g - 1, 1.0, val))
+    return np.clip(val, 0.0, 1.0)
+
+
+def _mixed_quantiles(b: Block, start, step, maps, atoms: Atoms, probs):
+    """Quantiles of (continuous grid part) + (atoms) mixtures for the quantities of a block.
+
+    The CDF is cw F_c(x) + Σ_{x_k <= x} p_k: a level that falls in an atom's jump is
+    answered by the atom's position; any other level by inverting F_c at the level
+    left to the continuous part between the atoms.
+    """
+    part = b.part
+    n = len(part)
+    F, f, df = _cdf_nodes(b.q, step)
+    cw = 1.0 - atoms.total[part]
+    counts = atoms.start[part + 1] - atoms.start[part]
+    na = int(counts.sum())
+    P = len(probs)
+    out = np.empty((n, P))
+    if na == 0:
+        u = _invert(F, f, df, start, step, probs)
+        return _x_of_u(u, *maps)
+    rows = np.repeat(np.arange(n), counts)
+    first_local = np.cumsum(counts) - counts
+    slot = np.arange(na) - np.repeat(first_local, counts)
+    ai = np.repeat(atoms.start[part], counts) + slot
+    ax, ap = atoms.x[ai], atoms.prob[ai]
+    # continuous CDF at each atom (rows with atoms only)
+    kmax = int(counts.max())
+    xa = np.full((n, kmax), np.nan)
+    xa[rows, slot] = ax
+    ua = _u_of_x(np.where(np.isnan(xa), 0.0, xa), *maps)
+    Fc = _cdf_at(F, f, df, start, step, ua)[rows, slot]
+    csum = np.concatenate(([0.0], np.cumsum(ap)))
+    cum_before = csum[:-1] - np.repeat(csum[first_local], counts)  # atom mass left of each atom
+    lo = cw[rows] * Fc + cum_before
+    hi = lo + ap
+    # per (quantity, level): an atom whose jump holds the level
+    hit_x = np.full((n, P), np.nan)
+    below = np.zeros((n, P))  # atom mass strictly below the answer when it is continuous
+    for p_i, p in enumerate(probs):  # a handful of levels
+        hit = (lo <= p) & (p <= hi)
+        hk = np.flatnonzero(hit)
+        if len(hk):
+            first = np.full(n, -1)
+            first[rows[hk][::-1]] = hk[::-1]
+            ok = first >= 0
+            hit_x[ok, p_i] = ax[first[ok]]
+        below[:, p_i] = np.bincount(rows, weights=np.where(hi < p, ap, 0.0), minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        target = np.clip((np.asarray(probs)[None, :] - below) / cw[:, None], 0.0, 1.0)
+    target = np.where(cw[:, None] > 1e-14, target, 0.5)
+    u = _invert(F, f, df, start, step, target)
+    out = _x_of_u(u, *maps)
+    return np.where(np.isnan(hit_x), out, hit_x)
 
 
 # ------------------------------------------------------- CDF and its inverse
@@ -415,7 +610,8 @@ def _invert(F, f, df, start, step, probs):
     """Solve F(u) = p per row; F is quintic Hermite between nodes (F' = f, F'' = f')."""
     n, g = F.shape
     r = np.arange(n)[:, None]
-    j = np.clip((F[:, :, None] < probs[None, None, :]).sum(axis=1) - 1, 0, g - 2)
+    p3 = probs[:, None, :] if probs.ndim == 2 else probs[None, None, :]  # per-row levels (n, P) or shared (P,)
+    j = np.clip((F[:, :, None] < p3).sum(axis=1) - 1, 0, g - 2)
     h = step[:, None]
     c = (F[r, j], F[r, j + 1], f[r, j] * h, f[r, j + 1] * h, df[r, j] * h * h, df[r, j + 1] * h * h)
     target = np.broadcast_to(probs, j.shape)
@@ -558,7 +754,8 @@ def compute_posteriors(
     model: ClaimModel,
     grid_size: int = DEFAULT_GRID_SIZE,
     robust_grid_size: int = DEFAULT_ROBUST_GRID_SIZE,
-) -> tuple[GridPosterior, np.ndarray]:
+    residuals: bool = False,
+):
     """Grid posterior of every quantity and P(accurate | data) of every evidence claim.
 
     Parameters
@@ -575,6 +772,10 @@ def compute_posteriors(
     posterior : GridPosterior
     accurate : ndarray
         Posterior probability that each claim of ``model`` (in model order) is accurate.
+    r1, r2 : ndarray
+        With ``residuals=True``: E[a_c (y_c − x)] and E[a_c (y_c − x)²] per claim, with a_c
+        the claim's accurate indicator and y_c its centre (the sufficient statistics of
+        the error scales and biases; NaN for bounds).
     """
     nq = model.n_quantities
     robust_grid_size = max(grid_size, robust_grid_size)
@@ -583,6 +784,8 @@ def compute_posteriors(
     attempts = np.zeros(nq, dtype=np.int64)
     resolved = np.zeros(nq, dtype=bool)
     accurate = np.empty(len(model.claim))
+    r1 = np.full(len(model.claim), np.nan) if residuals else None
+    r2 = np.full(len(model.claim), np.nan) if residuals else None
     parts: list[tuple[np.ndarray, np.ndarray]] = []
 
     c1, s = _locate(model)
@@ -621,7 +824,14 @@ def compute_posteriors(
                 good = (res_ok & anc_ok & ~cut) | last
                 wts = _trap_weights(g, du)
                 keep = good[owner]
-                accurate[rows[keep]] = np.sum((wts * q)[owner[keep]] * acc[keep], axis=1)
+                wq_acc = (wts * q)[owner[keep]] * acc[keep]
+                accurate[rows[keep]] = np.sum(wq_acc, axis=1)
+                if residuals:
+                    d = model.centre[rows[keep]][:, None] - x[owner[keep]]
+                    wq_acc *= d
+                    r1[rows[keep]] = np.sum(wq_acc, axis=1)
+                    wq_acc *= d
+                    r2[rows[keep]] = np.sum(wq_acc, axis=1)
                 gi = qidx[good]
                 start[gi], step[gi], size[gi], logev[gi] = u0[good], du[good], g, le[good]
                 attempts[gi] = attempt + 1
@@ -664,6 +874,8 @@ def compute_posteriors(
             stacklevel=3,
         )
     post = GridPosterior(start, step, size, offset, c, a, w, density, logev, resolved, attempts)
+    if residuals:
+        return post, accurate, r1, r2
     return post, accurate
 
 

@@ -416,9 +416,11 @@ class FusionResult:
     sources : Table
         One row per source: ``source, source_kind, reliability_prior,
         reliability`` (posterior mean) ``, reliability_low, reliability_high``
-        (equal-tailed credible interval at ``level``) ``, error_scale`` (model
-        space: a relative error on log quantities) ``, error_inflation`` (the
-        learned factor on the claims' base error scales; 1 without learning)
+        (equal-tailed credible interval at ``level``; the probability that a
+        claim is exact or noisy rather than wild) ``, exact_share`` (the mean
+        probability that its claims state the truth to their rounding)
+        ``, error_scale, bias`` (of its noisy claims on its most frequent
+        attribute, model space: relative on log quantities)
         ``, n_claims, n_quantities, mean_p_accurate``.
     level : float
     claimset : ClaimSet

@@ -73,7 +73,7 @@ def test_auto_learns_only_when_a_source_spans_quantities():
     assert not one.learning.enabled and two.learning.enabled
     with pytest.raises(ValueError, match=r"^`learn_reliability` must be True, False or 'auto'; got 'yes'\.$"):
         fuse([{"quantity": "a", "source": "x", "value": 1.0}], learn_reliability="yes")
-    with pytest.raises(ValueError, match=r"^`detect_copies` must be True or False; got 1\.5\.$"):
+    with pytest.raises(ValueError, match=r"^`detect_copies` must be True, False or 'auto'; got 1\.5\.$"):
         fuse([{"quantity": "a", "source": "x", "value": 1.0}], detect_copies=1.5)
 
 
@@ -82,8 +82,8 @@ def test_convergence_diagnostics_and_warning():
     res = fuse(d.claims, detect_copies=False)
     info = res.learning
     assert info.converged and info.iterations == len(info.history) == len(info.max_change)
-    assert info.max_change[-1] < 1e-6
-    with pytest.warns(ConvergenceWarning, match=r"reliability learning stopped after 2 iterations"):
+    assert info.max_change[-1] < 1e-3  # the default tol
+    with pytest.warns(ConvergenceWarning, match=r"learning stopped after 2 iterations"):
         res = fuse(d.claims, max_iter=2, detect_copies=False)
     assert not res.learning.converged and res.learning.iterations == 2
 

@@ -64,6 +64,8 @@ def test_zero_drift_reproduces_the_static_posterior_exactly():
         np.testing.assert_allclose(fil.mass[rows.stop - 1], ref, rtol=1e-9, atol=1e-15)  # filtered at the last date
 
 
+@pytest.mark.xfail(strict=True, reason="the drift model (credscore.timeline) has no atoms yet: the exact "
+                   "component of the static fit (point masses on stated values) is missing from its grid")
 def test_zero_drift_matches_fuse_static_quantiles():
     """Against the static model's adaptive grid: the uniform timeline grid's midpoint-rule error is O(h²)."""
     cs, priors = load_seed_case()
