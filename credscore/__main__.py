@@ -555,6 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "none without --out); needs matplotlib")
     c.add_argument("--no-charts", action="store_true", help="write no charts")
     c.set_defaults(func=_compare)
+    from .report import add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 
