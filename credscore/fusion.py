@@ -202,6 +202,7 @@ def fuse(
         learning=info,
         dependence_scores=None if dep is None else Dependence(cs.sources.astype(object), *dep[:3]),
     )
+    result = _with_statuses(result)  # holds / evidence words per claim (credscore.statuses)
     if drift is not None:  # drifting truths (credscore.timeline), on the fitted model
         from .timeline import fit_timeline
 
@@ -281,6 +282,16 @@ def _claims_table(cs: ClaimSet, p_acc: np.ndarray, p_exact: np.ndarray) -> Table
         "p_exact": p_exact,
         "status": status,
     })
+
+
+def _with_statuses(result: FusionResult) -> FusionResult:
+    """The result with the claims' ``p_statement_prior, holds, evidence_ratio, evidence`` columns
+    (:mod:`credscore.statuses`): whether what each claim states holds given the estimate, and how
+    the data moved its probability of being accurate from its source's prior reliability."""
+    from .statuses import claim_statuses
+
+    claims = Table({**result.claims.data, **claim_statuses(result)})
+    return attrs.evolve(result, claims=claims)
 
 
 def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, p_exact: np.ndarray, layout, params,

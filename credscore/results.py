@@ -652,9 +652,12 @@ class FusionResult:
         """A plain-text report: each quantity's estimate and interval, then its claims as written.
 
         Numbers are printed to the digits each interval supports
-        (:mod:`credscore.formatting`); each claim line gives its status, the
-        probability ``p`` that it is accurate, what it states, its source and
-        the outlet that relayed it.
+        (:mod:`credscore.formatting`); each claim line says whether what it
+        states holds given the estimate (``holds``, ``contradicted`` or ``too
+        vague to tell``), how the data moved its probability of being accurate
+        from its source's prior (``supported``, ``neutral``, ``undermined``;
+        :mod:`credscore.statuses`), that probability ``p``, what it states, its
+        source and the outlet that relayed it.
 
         Parameters
         ----------
@@ -669,10 +672,11 @@ class FusionResult:
         ...                       {"quantity": "troops", "source": "NIS", "kind": "upper", "value": "12,000"}])
         >>> print(res.summary(), end="")
         2 claims about 1 quantity from 2 sources; 90% credible intervals; p: probability that a claim is accurate
+        (supported / undermined: the data raised / lowered p from its source's prior reliability)
         <BLANKLINE>
         troops: 10,500 [570, 12,500] soldiers, from 2 claims
-            accurate  p=0.84  11,000              Kyiv
-            accurate  p=0.84  up to 12,000        NIS
+            holds             neutral    p=0.84  11,000              Kyiv
+            holds             neutral    p=0.84  up to 12,000        NIS
         """
         from .formatting import format_estimate, format_probability, plural
 
@@ -681,7 +685,8 @@ class FusionResult:
         max_claims = int(max_claims)
         lines = [f"{plural(len(self.claims), 'claim')} about {plural(len(self.estimates), 'quantity', 'quantities')} "
                  f"from {plural(len(self.sources), 'source')}; {self.level:.0%} credible intervals; "
-                 "p: probability that a claim is accurate", ""]
+                 "p: probability that a claim is accurate", "(supported / undermined: the data raised / lowered p "
+                 "from its source's prior reliability)", ""]
         q_of_claim = self.claims["quantity"]
         for i in range(len(self.estimates)):
             e = self.estimates.row(i)
@@ -694,7 +699,8 @@ class FusionResult:
                 c = self.claims.row(int(j))
                 relay = f" via {c['reported_by']}" if c["reported_by"] else ""
                 rep = "" if c["counted"] else f" (repeat of row {c['evidence_row']})"
-                lines.append(f"    {c['status']:<9} p={format_probability(c['p_accurate'])}  {_stated(c):<19} "
+                lines.append(f"    {c['holds']:<17} {c['evidence']:<10} p={format_probability(c['p_accurate'])}  "
+                             f"{_stated(c):<19} "
                              f"{c['source']}{relay}{rep}")
             if len(all_idx) > max_claims > 0:
                 lines.append(f"    ... ({plural(len(all_idx) - max_claims, 'more claim')})")

@@ -1,0 +1,99 @@
+"""Issue 14 items 18 and 21: claim words a reader can use, warnings a user can act on."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import credscore
+from credscore import QuantityPrior, SourcePriors, fuse
+from credscore.statuses import SUPPORTED_AT, VAGUE_AT, evidence_words, holds_words
+
+
+# ---------------------------------------------------------------- item 18: holds / evidence
+def _upper_bound_case():
+    recs = [{"quantity": "troops", "source": s, "value": v}
+            for s, v in (("a", 1290), ("b", 1300), ("c", 1280), ("d", 1290))]
+    recs.append({"quantity": "troops", "source": "tabloid", "kind": "upper", "value": 20000})
+    recs.append({"quantity": "troops", "source": "e", "value": 150000})
+    return fuse(recs, SourcePriors(sources={"tabloid": "E"}), learn_reliability=False)
+
+
+def test_issue_example_upper_bound_from_e_source_holds():
+    res = _upper_bound_case()
+    c = res.claims
+    i = list(c["source"]).index("tabloid")
+    assert res.sources["reliability_prior"][list(res.sources["source"]).index("tabloid")] == pytest.approx(0.2)
+    assert c["p_accurate"][i] < 0.8  # the model's fixed cut alone would not call it accurate
+    assert c["holds"][i] == "holds"
+    assert c["evidence"][i] in ("neutral", "supported")  # p went up from the prior: not undermined
+    assert c["evidence_ratio"][i] > 1
+    j = list(c["source"]).index("e")  # 150,000 beside 1,290: ruled out, and the data lowered its p
+    assert c["holds"][j] == "contradicted" and c["evidence"][j] == "undermined"
+    assert c["status"][j] == "wild"  # the model's status is kept
+
+
+def test_summary_prints_the_words_not_the_status():
+    res = _upper_bound_case()
+    text = res.summary()
+    lines = [x for x in text.splitlines() if " p=" in x]
+    assert len(lines) == len(res.claims)
+    tab = next(x for x in lines if x.rstrip().endswith("tabloid"))
+    assert tab.split()[0] == "holds" and "doubtful" not in tab and "up to 20,000" in tab
+    wild = next(x for x in lines if "150,000" in x)
+    assert wild.split()[:2] == ["contradicted", "undermined"]
+    assert "(supported / undermined: the data raised / lowered p from its source's prior reliability)" in text
+
+
+def test_contradicted_means_outside_the_printed_interval():
+    res = _upper_bound_case()
+    c, e = res.claims, res.estimates
+    lo, hi = e["low"][0], e["high"][0]
+    cs = res.claimset
+    outside = (cs.upper_bound < lo) | (cs.lower_bound > hi)
+    assert (np.asarray(c["holds"]) == "contradicted").tolist() == outside.tolist()
+
+
+def test_too_vague_under_a_quantity_prior():
+    recs = [{"quantity": "q", "source": s, "value": v} for s, v in (("a", 5000), ("b", 5100))]
+    recs.append({"quantity": "q", "source": "c", "kind": "lower", "value": 1000})
+    res = fuse(recs, quantity_priors={"q": QuantityPrior(low=1000, high=100000)}, learn_reliability=False)
+    c = res.claims
+    assert c["p_statement_prior"][2] == pytest.approx(1.0)
+    assert c["holds"].tolist() == ["holds", "holds", "too vague to tell"]
+
+
+def test_prior_probability_of_a_statement_under_the_default_prior():
+    res = _upper_bound_case()
+    m = res.model
+    i = list(res.claims["source"]).index("tabloid")
+    expect = (np.log(20000) - m.prior_lo[0]) / (m.prior_hi[0] - m.prior_lo[0])
+    assert res.claims["p_statement_prior"][i] == pytest.approx(expect)
+
+
+def test_word_thresholds_are_the_documented_ones():
+    r, w = evidence_words(np.array([0.75, 0.25, 0.74, 0.26, 0.5, 1.0, 0.0]), np.full(7, 0.5))
+    assert w.tolist() == ["supported", "undermined", "neutral", "neutral", "neutral", "supported", "undermined"]
+    assert SUPPORTED_AT == 3.0 and VAGUE_AT == 0.9
+    # a certain prior cannot be moved
+    assert evidence_words(np.array([0.3]), np.array([1.0]))[1].tolist() == ["neutral"]
+    inf = np.inf
+    words = holds_words(np.array([-inf, 10.0, 10.0, 0.0]), np.array([5.0, 20.0, 20.0, inf]),
+                        np.array([5.0, 20.0, 20.1, 1.0]), np.array([6.0, 30.0, 30.0, 2.0]),
+                        np.array([0.5, 0.5, 0.5, VAGUE_AT]))
+    assert words.tolist() == ["holds", "holds", "contradicted", "too vague to tell"]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.floats(0.001, 0.999), st.floats(0.001, 0.999))
+def test_evidence_word_follows_the_odds_ratio(p, r):
+    ratio, word = evidence_words(np.array([p]), np.array([r]))
+    assert ratio[0] == pytest.approx((p / (1 - p)) / (r / (1 - r)), rel=1e-9)
+    if abs(np.log(ratio[0]) - np.log(3)) > 1e-6 and abs(np.log(ratio[0]) + np.log(3)) > 1e-6:
+        expect = "supported" if ratio[0] >= 3 else "undermined" if ratio[0] <= 1 / 3 else "neutral"
+        assert word[0] == expect
+    assert (ratio[0] > 1) == (p > r) or p == pytest.approx(r)
