@@ -97,3 +97,38 @@ def test_evidence_word_follows_the_odds_ratio(p, r):
         expect = "supported" if ratio[0] >= 3 else "undermined" if ratio[0] <= 1 / 3 else "neutral"
         assert word[0] == expect
     assert (ratio[0] > 1) == (p > r) or p == pytest.approx(r)
+
+
+# ---------------------------------------------------------------- item 21: warnings people can act on
+def _two_far_clusters():
+    from credscore import ErrorScale, Reliability
+
+    recs = [dict(quantity="q", source=f"a{i}", value=1000, precision=0, scale="log") for i in range(3)]
+    recs += [dict(quantity="q", source=f"b{i}", value=1e5, precision=0, scale="log") for i in range(3)]
+    return recs, SourcePriors(default=Reliability(0.8, 5), error=ErrorScale(0.05))
+
+
+def test_grid_warning_only_when_an_answer_is_at_stake_and_its_advice_works():
+    recs, pr = _two_far_clusters()
+    with pytest.warns(credscore.GridResolutionWarning,
+                      match=r"^1 quantity has a posterior \(row 0 of the estimates\) with a narrow mode that a grid "
+                            r"of 32 points misses, holding up to 1 of the probability: their intervals may be off by "
+                            r"that much; set `robust_grid_size=4096` to resolve it\.$"):
+        res = fuse(recs, pr, grid_size=16, robust_grid_size=32, learn_reliability=False)
+    assert not res.estimates["resolved"][0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fuse(recs, pr, grid_size=16, robust_grid_size=4096, learn_reliability=False)
+    assert res.estimates["resolved"][0]
+
+
+def test_negligible_unresolved_mass_is_a_flag_not_a_warning():
+    from credscore.datasets.synthetic import make_synthetic
+    from credscore.posterior import STAKE_MASS
+
+    assert STAKE_MASS == 1e-3
+    d = make_synthetic("long_tail", n_claims=1500, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", credscore.GridResolutionWarning)
+        res = fuse(d.claims)
+    assert (~np.asarray(res.estimates["resolved"])).sum() > 0  # flagged, silently
