@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 import time
+import re
 import warnings
 from pathlib import Path
 
@@ -142,10 +143,26 @@ class Progress:
                 self.stream.flush()
 
 
+_LEARNING_STOPPED = re.compile(r"^learning stopped after (\d+) iterations without converging \(last change (\S+) > "
+                               r"tol (\S+)\); results use the last iterate\.$")
+_ROBUST_GRID = re.compile(r"set `robust_grid_size=(\d+)`")
+
+
+def _plain_warning(msg: str) -> str:
+    """A warning as one plain line whose advice names the CLI's own options."""
+    m = _LEARNING_STOPPED.match(msg)
+    if m:
+        n = int(m.group(1))
+        return (f"the reliability learning stopped after {n} iteration{'s' if n != 1 else ''} before settling (last change {m.group(2)}, "
+                f"tolerance {m.group(3)}); the results use its last step. Run again with --max-iter {4 * n} "
+                f"to let it finish.")
+    return _ROBUST_GRID.sub(lambda g: f"run again with --robust-grid-size {g.group(1)}", msg)
+
+
 def _report_warnings(caught) -> None:
     seen = set()
     for w in caught:
-        msg = str(w.message)
+        msg = _plain_warning(" ".join(str(w.message).split()))
         if msg not in seen:
             seen.add(msg)
             print(f"credscore: warning: {msg}", file=sys.stderr)

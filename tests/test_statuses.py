@@ -132,3 +132,27 @@ def test_negligible_unresolved_mass_is_a_flag_not_a_warning():
         warnings.simplefilter("error", credscore.GridResolutionWarning)
         res = fuse(d.claims)
     assert (~np.asarray(res.estimates["resolved"])).sum() > 0  # flagged, silently
+
+
+def test_cli_turns_a_convergence_warning_into_one_line_with_working_advice(tmp_path, capsys):
+    from credscore import __main__ as cli
+
+    path = tmp_path / "claims.csv"
+    rows = ["quantity,source,value"] + [f"q{i},{s},{v}" for i in range(4)
+                                        for s, v in (("a", 100 + i), ("b", 104 + i), ("c", 300 + 7 * i))]
+    path.write_text("\n".join(rows) + "\n")
+    code = cli.main(["fuse", str(path), "--quiet", "--max-iter", "1", "--tol", "1e-12"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert err == ("credscore: warning: the reliability learning stopped after 1 iteration before settling "
+                   f"(last change {err.split('last change ')[1].split(',')[0]}, tolerance 1e-12); the results use "
+                   "its last step. Run again with --max-iter 4 to let it finish.\n")
+    assert "\n" not in err.rstrip("\n")
+
+
+def test_cli_grid_advice_names_the_option():
+    from credscore.__main__ import _plain_warning
+
+    msg = "1 quantity has ... that much; set `robust_grid_size=4096` to resolve it."
+    assert _plain_warning(msg) == "1 quantity has ... that much; run again with --robust-grid-size 4096 to resolve it."
+    assert _plain_warning("stopped after 7 iterations") == "stopped after 7 iterations"
