@@ -24,7 +24,7 @@ from .dependence import detect_copies as detect_copies_
 from .io import _codes
 from .learning import LearningInfo, learn_model, prior_params
 from .likelihood import build_claim_model
-from .mixture import build_layout, fit_posteriors
+from .mixture import build_layout, fit_posteriors, widen_support
 from .posterior import DEFAULT_GRID_SIZE, DEFAULT_ROBUST_GRID_SIZE
 from .priors import QuantityPrior, SourcePriors, resolve_source_priors
 from .results import FusionResult, Table, _check_level
@@ -166,6 +166,11 @@ def fuse(
     sp = resolve_source_priors(priors, cs)
     info, dep, src_fit = LearningInfo(False), None, None
     layout = build_layout(model, cs)
+    fixed = np.zeros(cs.n_quantities, dtype=bool)
+    for name in quantity_priors or {}:
+        fixed[cs.quantity_index(name)] = True
+    layout = widen_support(layout, prior_params(layout, sp["a"], sp["b"], sp["sigma"].astype(float)).sigma, fixed)
+    model = layout.base
     grids = dict(grid_size=int(grid_size), robust_grid_size=int(robust_grid_size))
     prior_sigma = sp["sigma"].astype(float)  # NaN: the attribute's learned scale
     if detect_copies not in (True, False, "auto"):

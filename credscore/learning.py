@@ -250,6 +250,11 @@ def learn_model(
         n_p, t1_p, t2_p = (segment_sum(v, pair, npair) for v in (wn, t1, t2))
         k = PRIOR_CLAIMS
         b_p = t1_p / (k + n_p) if bias else np.zeros(npair)
+        # biases are identified only up to a shift of every truth of an attribute: centre them so that
+        # the typical source (the claim-weighted median) is unbiased
+        if it <= _DAMP_AFTER:  # then frozen: a median can jump between sources and keep the EM cycling
+            centre_b = np.nan_to_num(segment_quantile(b_p, attr_of_pair, na, weights=n_p)) if bias else np.zeros(na)
+        b_p = b_p - centre_b[attr_of_pair]
         ss_p = np.maximum(t2_p - 2 * b_p * t1_p + b_p * b_p * n_p, 0.0)
         # the attribute's pooled scale (hyperprior centre), floored at its rounding
         attr_var = segment_sum(ss_p, attr_of_pair, na) / np.maximum(segment_sum(n_p, attr_of_pair, na), 1e-300)
@@ -261,7 +266,7 @@ def learn_model(
         n_c = n_p[pair] - wn
         t1_c = t1_p[pair] - t1
         t2_c = t2_p[pair] - t2
-        b_c = t1_c / (k + n_c) if bias else np.zeros(len(pair))
+        b_c = t1_c / (k + n_c) - centre_b[layout.attribute] if bias else np.zeros(len(pair))
         ss_c = np.maximum(t2_c - 2 * b_c * t1_c + b_c * b_c * n_c, 0.0)
         s2_c = (k * centre[pair] ** 2 + ss_c) / (k + n_c)
         new_sigma = np.where(layout.has_se, layout.base.sigma, np.sqrt(s2_c))

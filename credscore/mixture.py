@@ -176,6 +176,28 @@ def take_params(params: "ClaimParams", rows: np.ndarray) -> "ClaimParams":
     return ClaimParams(*(getattr(params, f.name)[rows] for f in attrs.fields(ClaimParams)))
 
 
+def widen_support(layout: ClaimLayout, sigma: np.ndarray, fixed: np.ndarray) -> ClaimLayout:
+    """Linear quantities' prior (and wild) ranges computed with the error scales ``sigma`` that the
+    fit will use (the claims' span plus 6 σ, ten times over each way: :mod:`credscore.likelihood`),
+    never narrower than before; ``fixed`` quantities (user priors) keep theirs."""
+    from ._segments import segment_max, segment_min
+    from .likelihood import PRIOR_LINEAR_MARGIN
+
+    b = layout.base
+    nq, q = b.n_quantities, b.quantity
+    fin_lo = np.where(np.isfinite(b.lo), b.lo, b.centre)
+    fin_hi = np.where(np.isfinite(b.hi), b.hi, b.centre)
+    qmin, qmax = segment_min(fin_lo, q, nq), segment_max(fin_hi, q, nq)
+    span = qmax - qmin + 6 * segment_max(sigma, q, nq)
+    linear = ~layout.attribute_log[segment_max(layout.attribute.astype(float), q, nq, empty=0).astype(np.int64)]
+    change = linear & ~fixed & np.isfinite(span)
+    lo = np.where(change, np.minimum(b.prior_lo, qmin - PRIOR_LINEAR_MARGIN * span), b.prior_lo)
+    hi = np.where(change, np.maximum(b.prior_hi, qmax + PRIOR_LINEAR_MARGIN * span), b.prior_hi)
+    wlo = np.where(change, np.minimum(b.wild_lo, lo), b.wild_lo)
+    whi = np.where(change, np.maximum(b.wild_hi, hi), b.wild_hi)
+    return attrs.evolve(layout, base=attrs.evolve(b, prior_lo=lo, prior_hi=hi, wild_lo=wlo, wild_hi=whi))
+
+
 def quantity_attributes(cs) -> np.ndarray:
     """Attribute code of each quantity: the claims' ``attribute`` where the ClaimSet has one,
     else one attribute per (scale, first stated unit)."""
