@@ -97,3 +97,17 @@ def test_mixed_quantiles_jump_at_atoms():
     assert np.all(np.diff(qs) >= -1e-9)  # a CDF's inverse is monotone
     heavy = x[np.argmax(p)]
     assert np.mean(qs == heavy) >= max(p) - 0.02  # the levels inside the jump land on the atom
+
+
+def test_learned_fit_does_not_depend_on_claim_order_or_labels():
+    cs, truth, bias, sd = _biased_case(seed=5, nq=40)
+    recs = cs.to_records()
+    perm = np.random.default_rng(1).permutation(len(recs))
+    renamed = [dict(r, source="src-" + r["source"][::-1]) for r in recs]
+    a = fuse(recs, tol=1e-10, max_iter=3000, diagnostics=False)
+    b = fuse([recs[i] for i in perm], tol=1e-10, max_iter=3000, diagnostics=False)
+    c = fuse(renamed, tol=1e-10, max_iter=3000, diagnostics=False)
+    for other in (b, c):
+        order = [list(other.estimates["quantity"]).index(q) for q in a.estimates["quantity"]]
+        for k in ("median", "low", "high"):
+            np.testing.assert_allclose(other.estimates[k][order], a.estimates[k], rtol=0, atol=1e-6)

@@ -546,8 +546,8 @@ def _compared(res, q):
 def test_claim_order_does_not_matter(case, data):
     recs, priors = case["records"], case["priors"]
     perm = data.draw(st.permutations(range(len(recs))))
-    a = fuse(recs, priors)
-    b = fuse([recs[i] for i in perm], priors)
+    a = fuse(recs, priors, learn_reliability=False)  # priors only (see test_mixture.py)
+    b = fuse([recs[i] for i in perm], priors, learn_reliability=False)
     for q in a.claimset.quantities:
         ea, eb = _est(a, q), _est(b, q)
         for k in _compared(a, q):
@@ -569,7 +569,7 @@ def test_source_labels_do_not_matter(case, data):
     recs2 = [dict(r, source=ren[r["source"]]) for r in recs]
     priors2 = SourcePriors(default=priors.default, error=priors.error,
                            sources={ren.get(k, k): v for k, v in priors.sources.items()})
-    a, b = fuse(recs, priors), fuse(recs2, priors2)
+    a, b = fuse(recs, priors, learn_reliability=False), fuse(recs2, priors2, learn_reliability=False)
     for q in a.claimset.quantities:
         ea, eb = _est(a, q), _est(b, q)
         for k in _compared(a, q):
@@ -591,8 +591,9 @@ def _scaled(rec, c):
 @given(case=claim_cases(scale="log"), c=st.sampled_from([1e-3, 0.37, 3.0, 1234.5, 1e4]))
 def test_log_scale_equivariance(case, c):
     recs, priors = case["records"], case["priors"]
-    a = fuse(recs, priors)
-    b = fuse([_scaled(r, c) for r in recs], priors)
+    # priors only: learning stops within `tol` of its fixed point (its invariance: test_mixture.py)
+    a = fuse(recs, priors, learn_reliability=False)
+    b = fuse([_scaled(r, c) for r in recs], priors, learn_reliability=False)
     for q in a.claimset.quantities:
         ea, eb = _est(a, q), _est(b, q)
         for k in ("median", "low", "high"):
@@ -619,8 +620,8 @@ def test_linear_scale_shift_equivariance(case, shift):
             if f in r2 and r2[f] is not None:
                 r2[f] = r2[f] + shift
         moved.append(r2)
-    # learning stops within `tol` of its fixed point, and the invariance is the fixed point's
-    a, b = fuse(recs, priors, tol=1e-10, max_iter=2000), fuse(moved, priors, tol=1e-10, max_iter=2000)
+    # priors only: learning stops within `tol` of its fixed point (its invariance: test_mixture.py)
+    a, b = fuse(recs, priors, learn_reliability=False), fuse(moved, priors, learn_reliability=False)
     for q in a.claimset.quantities:
         ea, eb = _est(a, q), _est(b, q)
         tol = 1e-6 * ea["sd"] + 1e-12 * (abs(shift) + abs(ea["mean"]))
@@ -675,7 +676,8 @@ def test_intervals_ordered_and_nested(case, levels):
 @given(case=claim_cases(), data=st.data())
 def test_nothing_dropped_and_relays_count_once(case, data):
     recs, priors = case["records"], case["priors"]
-    res = fuse(recs, priors)
+    # priors only: learning stops within `tol` of its fixed point (its invariance: test_mixture.py)
+    res = fuse(recs, priors, learn_reliability=False)
     assert len(res.claims) == len(recs)
     assert sorted(res.claims["row"].tolist()) == list(range(len(recs)))
     assert int(np.sum(res.estimates["n_claims"])) == len(recs)
@@ -684,7 +686,7 @@ def test_nothing_dropped_and_relays_count_once(case, data):
     dup = dict(recs[j], reported_by="Some Relay Outlet", note="relay")
     at = data.draw(st.integers(0, len(recs)))
     with_relay = recs[:at] + [dup] + recs[at:]
-    res2 = fuse(with_relay, priors)
+    res2 = fuse(with_relay, priors, learn_reliability=False)
     assert len(res2.claims) == len(with_relay)
     for q in res.claimset.quantities:
         ea, eb = _est(res, q), _est(res2, q)
