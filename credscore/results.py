@@ -365,6 +365,8 @@ class Estimate:
         else:
             raise ValueError(f"`kind` must be 'eti' or 'hpd'; got {kind!r}.")
         back = np.exp(x) if self.scale == "log" else x
+        if getattr(self._posterior, "atoms", None) is not None:  # an end on a stated value comes back as stated
+            back = self._posterior.atoms.natural(x[None, :], idx, np.array([self.scale == "log"]))[0]
         return float(back[0]), float(back[1])
 
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
