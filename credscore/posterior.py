@@ -94,15 +94,21 @@ def _x_of_u(u, c, a, w):
         lo, hi = np.minimum.reduce(guesses), np.maximum.reduce(guesses)
         xm = np.sum([wm[:, k : k + 1] * g for k, g in enumerate(guesses)], axis=0)
         scale = am.min(axis=1, keepdims=True)
-        for _ in range(60):  # Newton safeguarded by bisection
-            f = _u_of_x(xm, cm, am, wm) - um
-            lo = np.where(f < 0, xm, lo)
-            hi = np.where(f >= 0, xm, hi)
-            xn = xm - f / _dudx(xm, cm, am, wm)
-            xn = np.where((xn <= lo) | (xn >= hi) | ~np.isfinite(xn), 0.5 * (lo + hi), xn)
-            step = np.max(np.abs(xn - xm) / np.maximum(np.abs(xm), scale), initial=0.0)
-            xm = xn
-            if step < 1e-13:
+        rows = np.arange(len(multi))  # the rows still iterating
+        for _ in range(60):  # Newton safeguarded by bisection, row by row until each has converged
+            c_, a_, w_, u_, x_ = cm[rows], am[rows], wm[rows], um[rows], xm[rows]
+            f = _u_of_x(x_, c_, a_, w_) - u_
+            lo_ = np.where(f < 0, x_, lo[rows])
+            hi_ = np.where(f >= 0, x_, hi[rows])
+            d = f / _dudx(x_, c_, a_, w_)
+            # a Newton step below the tolerance is taken as it is: at the root, rounding can put it on
+            # the bracket's end, and bisecting there would throw the converged value away
+            small = np.abs(d) <= 1e-13 * np.maximum(np.abs(x_), scale[rows])
+            xn = x_ - d
+            xn = np.where(~small & ((xn <= lo_) | (xn >= hi_) | ~np.isfinite(xn)), 0.5 * (lo_ + hi_), xn)
+            xm[rows], lo[rows], hi[rows] = xn, lo_, hi_
+            rows = rows[~np.all(small | (f == 0), axis=1)]
+            if not len(rows):
                 break
         x[multi] = xm
     return x
