@@ -207,6 +207,7 @@ def learn_model(
     s2_p = np.ones(npair)
     n_tot = np.zeros(npair)
     dep = None
+    n_claims = segment_sum(w, pair, npair)
     # the E-steps run on coarser grids (their statistics are sums over many claims; the final
     # pass below is exact on the full grids)
     em_grid, em_robust = min(grid_size, EM_GRID_SIZE), min(robust_grid_size, 2 * EM_GRID_SIZE)
@@ -240,13 +241,19 @@ def learn_model(
             new_lw = np.log(cav[:, 2])
         # ---- M: bias and error scale per pair (noisy claims with a stated value), cavity over claims
         ok = resid_ok & np.isfinite(fit.r1) & np.isfinite(fit.r2)
-        wn = np.where(ok, w * r_n, 0.0)
+        # the weight of the claim's biased Gaussian in the E-step's likelihood (continuous_model): the
+        # noisy component of a sharp claim (its exact one is an atom at the stated value), the merged
+        # exact + noisy component of the others (both shifted by the bias, one scale); fit.r1 and
+        # fit.r2 carry that weight, so the statistics must too (weighting the bias term by r_n alone
+        # gave a feedback gain of −r_e / r_n on the bias: it flipped sign and grew without bound)
+        r_b = np.where(sharp, r_n, fit.accurate)
+        wn = np.where(ok, w * r_b, 0.0)
         bc = params.bias
         # the rounding's own variance (w²/12, added to σ² for narrow claims) is not the source's error
         narrow = (fit.model.shape == 0) & np.isfinite(layout.width)
-        r2 = fit.r2 - np.where(narrow, r_n * np.where(narrow, layout.width, 0.0) ** 2 / 12.0, 0.0)
-        t1 = np.where(ok, w * (fit.r1 + bc * r_n), 0.0)  # Σ E[noisy (y − x)]
-        t2 = np.where(ok, w * (r2 + 2 * bc * fit.r1 + bc * bc * r_n), 0.0)  # Σ E[noisy (y − x)²]
+        r2 = fit.r2 - np.where(narrow, r_b * np.where(narrow, layout.width, 0.0) ** 2 / 12.0, 0.0)
+        t1 = np.where(ok, w * (fit.r1 + bc * r_b), 0.0)  # Σ E[noisy (y − x)]
+        t2 = np.where(ok, w * (r2 + 2 * bc * fit.r1 + bc * bc * r_b), 0.0)  # Σ E[noisy (y − x)²]
         n_p, t1_p, t2_p = (segment_sum(v, pair, npair) for v in (wn, t1, t2))
         k = PRIOR_CLAIMS
         b_p = t1_p / (k + n_p) if bias else np.zeros(npair)
@@ -309,7 +316,7 @@ def learn_model(
     fit = fit_posteriors(full, params, grid_size, robust_grid_size)
     sources = SourceFit(
         pair_source=layout.pair_source, pair_attribute=attr_of_pair, exact=post_alpha[:, 0], noisy=post_alpha[:, 1],
-        wild=post_alpha[:, 2], sigma=np.sqrt(s2_p), bias=b_p, n=segment_sum(w, pair, npair), attribute_sigma=sig_attr,
+        wild=post_alpha[:, 2], sigma=np.sqrt(s2_p), bias=b_p, n=n_claims, attribute_sigma=sig_attr,
         prior=alpha,
     )
     info = LearningInfo(True, it, converged, np.asarray(history), np.asarray(changes))

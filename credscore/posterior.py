@@ -881,14 +881,18 @@ def compute_posteriors(
         big = stake > STAKE_MASS
         if big.any():
             which = ", ".join(str(int(i)) for i in bad[big][:10]) + (", ..." if big.sum() > 10 else "")
-            need = int(2 ** math.ceil(math.log2(max(robust_grid_size * float(np.max(factor[big])),
-                                                    4 * robust_grid_size))))
+            fac = float(np.max(factor[big]))
             n_big = int(big.sum())
+            if np.isfinite(fac) and fac < 2.0**20:
+                need = int(2 ** math.ceil(math.log2(max(robust_grid_size * fac, 4 * robust_grid_size))))
+                advice = f"set `robust_grid_size={need}` to resolve it"
+            else:  # a mode narrower than any grid: a near point mass (a claim with a tiny error scale)
+                advice = "no grid resolves a mode this narrow; check the claims' error scales"
             warnings.warn(
                 f"{n_big} {'quantity has a posterior' if n_big == 1 else 'quantities have posteriors'} "
                 f"({'row' if n_big == 1 else 'rows'} {which} of the estimates) with a narrow mode that a grid of {robust_grid_size} points "
                 f"misses, holding up to {float(np.max(stake[big])):.1g} of the probability: their intervals may "
-                f"be off by that much; set `robust_grid_size={need}` to resolve it.",
+                f"be off by that much; {advice}.",
                 GridResolutionWarning,
                 stacklevel=3,
             )
