@@ -104,6 +104,7 @@ from scipy import special
 
 from ._segments import segment_count, segment_sum
 from .likelihood import SHAPE_INTERVAL, SHAPE_LOWER, SHAPE_POINT, SHAPE_UPPER, ClaimModel, log_accurate, log_terms
+from .loo import loo_chunks, rows_of
 from .posterior import grid_quantiles
 from .results import Table, square_frame
 
@@ -170,7 +171,7 @@ def quantity_pairs(model: ClaimModel, qidx: np.ndarray | None = None) -> tuple[n
     qidx = np.arange(model.n_quantities) if qidx is None else np.asarray(qidx, dtype=np.int64)
     n = model.counts[qidx].astype(np.int64)
     # claims of the selected quantities, with their local index k and the quantity size n
-    rows = _rows_of(model, qidx)
+    rows = rows_of(model, qidx)
     owner = np.repeat(np.arange(len(qidx)), n)
     k = rows - model.starts[qidx][owner]
     partners = n[owner] - 1 - k
@@ -178,12 +179,6 @@ def quantity_pairs(model: ClaimModel, qidx: np.ndarray | None = None) -> tuple[n
     first = np.concatenate(([0], np.cumsum(partners)[:-1]))
     j = i + 1 + (np.arange(len(i)) - np.repeat(first, partners))
     return i, j, model.quantity[i].astype(np.int64)
-
-
-def _rows_of(model: ClaimModel, qidx: np.ndarray) -> np.ndarray:
-    counts = model.counts[qidx].astype(np.int64)
-    offs = np.repeat(model.starts[qidx] - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-    return np.arange(int(counts.sum()), dtype=np.int64) + offs
 
 
 def _effective_shape(model: ClaimModel, rows: np.ndarray) -> np.ndarray:
@@ -456,31 +451,20 @@ def claim_diagnostics(model: ClaimModel, post, accurate: np.ndarray) -> dict[str
         with np.errstate(divide="ignore", invalid="ignore"):
             dens = post.density_x(b)
         bimodal[part] = _bimodal(dens, F)
-        # leave-one-out, chunked over claims
-        rows_all = _rows_of(model, part)
-        owner_all = np.repeat(np.arange(len(part)), counts[part])
-        per = max(1, _CELLS // g)
-        for c0 in range(0, len(rows_all), per):
-            rows, owner = rows_all[c0 : c0 + per], owner_all[c0 : c0 + per]
-            x = b.x[owner]
-            term, acc = log_terms(model, rows, x)
+        # leave-one-out, chunked over claims (credscore.loo)
+        for ch in loo_chunks(model, b):
+            rows, owner, ql, term, acc = ch.rows, ch.owner, ch.density, ch.term, ch.accurate
             with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
-                lq = np.log(b.q[owner]) - term
-                top = np.max(lq, axis=1, keepdims=True)
-                lq -= top
-                ql = np.exp(lq)
-                mass = np.sum(b.w[owner] * ql, axis=1, keepdims=True)
-                ql /= mass
                 # relative accurate likelihood: log P_acc = log r + term - log rho, minus its maximum
                 lacc = np.log(acc) + term - model.log_rho[rows][:, None]
                 lmax = _log_acc_max(model, rows)
                 rel = np.exp(np.minimum(lacc - lmax[:, None], 0.0))
-                agree[rows] = np.sum(b.w[owner] * ql * rel, axis=1)
+                agree[rows] = np.sum(ch.weights * ql * rel, axis=1)
             po = part[owner]
             if post.atoms is None or not np.any(post.atoms.total[po] > 0):
                 med_loo[rows] = grid_quantiles(ql, post.start[po], post.step[po], *post._map(po), [0.5])[0][:, 0]
             else:  # the atoms without the claim's factor, normalised with the continuous part
-                med_loo[rows] = _loo_mixed_median(model, post, b, rows, owner, po, ql, np.log(mass[:, 0]) + top[:, 0])
+                med_loo[rows] = _loo_mixed_median(model, post, b, rows, owner, po, ql, ch.log_mass)
     owner_q = model.quantity
     with np.errstate(divide="ignore", invalid="ignore"):
         influence = np.where(sd[owner_q] > 0, (med_loo - median[owner_q]) / sd[owner_q], 0.0)

@@ -650,6 +650,20 @@ class FusionResult:
 
         return source_agreement(self.claimset, self.model)
 
+    def check(self):
+        """The truth-free check of the fit: every claim predicted from the other claims of its
+        quantity (leave-one-claim-out log score and PIT, exact on the grid; :mod:`credscore.check`).
+
+        Returns
+        -------
+        FitCheck
+            ``summary()`` says in words whether the model is calibrated,
+            overconfident or too cautious about what the sources say.
+        """
+        from .check import check_fit
+
+        return check_fit(self)
+
     def summary(self, max_claims: int = 50) -> str:
         """A plain-text report: each quantity's estimate and interval, then its claims as written.
 
