@@ -156,22 +156,45 @@ def claim_scores(model: ClaimModel, post) -> tuple[np.ndarray, np.ndarray, np.nd
             cw = post.continuous_weight(po)
             with np.errstate(over="ignore", under="ignore"):
                 cont = cw * np.exp(ch.log_mass)  # relative to the full posterior's normaliser
-            loo = None
-            if atoms is not None and np.any(atoms.total[po] > 0):
-                def term_at(li, x, rows=rows):
-                    return _log_terms(model, rows[li], x[:, None])[0][:, 0]
+            with_atoms = atoms is not None and np.any(atoms.total[po] > 0)
+            w = np.ones(len(rows)) if model.weight is None else model.weight[rows]
 
-                loo = atoms.loo(rows, po, term_at, model.weight)
-                total = cont + loo.total
-            else:
-                total = cont
+            def term_at(li, x, rows=rows):
+                return _log_terms(model, rows[li], x[:, None])[0][:, 0]
+
+            loo = atoms.loo(rows, po, term_at, model.weight) if with_atoms else None
+            total = cont + loo.total if with_atoms else cont  # ∫ p(x | y) f_i(x)^-w dx
             with np.errstate(divide="ignore"):
                 log_score[rows] = -np.log(total)
+            down = w != 1.0
+            if down.any():
+                # a discounted claim (likelihood power w < 1) is predicted in full: p(y_i | y_-i) =
+                # ∫ p(x | y) f_i^(1-w) dx / ∫ p(x | y) f_i^-w dx
+                d = np.flatnonzero(down)
+                log_f = _log_terms(model, rows[d], ch.x[d])[0]
+                lr = np.log(np.maximum(ch.density[d], 1e-300)) + log_f
+                top = np.max(lr, axis=1)
+                with np.errstate(under="ignore"):
+                    s_ = np.sum(ch.weights[d] * np.exp(lr - top[:, None]), axis=1)
+                num = cw[d] * np.exp(ch.log_mass[d] + top + np.log(s_))
+                if with_atoms:
+                    num = num + atoms.loo(rows[d], po[d], lambda li, x, r=rows[d]: _log_terms(model, r[li], x[:, None])[0][:, 0],
+                                          _power_minus_one(model.weight, rows[d])).total
+                with np.errstate(divide="ignore"):
+                    log_score[rows[d]] = np.log(num) - np.log(total[d])
             pit_lo[rows], pit_hi[rows] = _pit(model, atoms, ch, cont / total, loo, total)
     alone = model.counts[model.quantity] < 2
     for a in (log_score, pit_lo, pit_hi):
         a[alone] = np.nan
     return log_score, pit_lo, pit_hi
+
+
+def _power_minus_one(weight: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Likelihood powers w − 1 at ``rows`` (the rest unchanged): with them, :meth:`Atoms.loo`
+    multiplies by f^(1 − w) instead of dividing by f^w."""
+    out = weight.copy()
+    out[rows] = weight[rows] - 1.0
+    return out
 
 
 def _cdf(z: np.ndarray, df: np.ndarray) -> np.ndarray:

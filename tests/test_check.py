@@ -100,3 +100,26 @@ def test_scores_do_not_depend_on_claim_order():
              learn_reliability=False, diagnostics=False).check()
     np.testing.assert_allclose(b.claims["log_score"], a.claims["log_score"][perm], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(b.claims["pit"], a.claims["pit"][perm], rtol=1e-9, atol=1e-12)
+
+
+def test_a_discounted_claim_is_predicted_in_full_by_the_weighted_others():
+    # copies discounted to a likelihood power w: the others' posterior has precision Σ_{j≠i} w_j / se_j²,
+    # and claim i itself is predicted with its full error se_i
+    import attrs
+
+    from credscore.check import claim_scores
+    from credscore.posterior import compute_posteriors
+
+    cs, y, se = _normal_case(seed=3, n=5)
+    res = fuse(cs, SourcePriors(default=Reliability(1.0)), learn_reliability=False, diagnostics=False)
+    w = np.array([1.0, 0.5, 0.5, 0.25, 1.0])
+    model = attrs.evolve(res.model, weight=w)  # per model claim
+    wm = model.weight
+    post = compute_posteriors(model, 128, 512)[0]
+    ls, lo, hi = claim_scores(model, post)
+    ym, sm = y[model.claim], se[model.claim]
+    prec = wm / sm**2
+    m = (np.sum(prec * ym) - prec * ym) / (np.sum(prec) - prec)
+    v = sm**2 + 1.0 / (np.sum(prec) - prec)
+    np.testing.assert_allclose(ls, stats.norm.logpdf(ym, m, np.sqrt(v)), atol=1e-6)
+    np.testing.assert_allclose(lo, stats.norm.cdf(ym, m, np.sqrt(v)), atol=1e-6)
