@@ -42,6 +42,8 @@ from .results import Table
 
 #: the central PIT range whose share is the claims' "coverage" (nominal 0.90)
 PIT_CENTRAL = (0.05, 0.95)
+#: a central share within this of 0.90 is called calibrated, however many claims (2 points)
+TOLERANCE = 0.02
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -83,11 +85,14 @@ class FitCheck:
 
     @property
     def verdict(self) -> str:
-        """'calibrated', 'overconfident' or 'too cautious' (central share more than 3 standard errors off)."""
+        """'calibrated', 'overconfident' or 'too cautious': the central share is off 0.90 by more
+        than 3 standard errors (chance) and by more than :data:`TOLERANCE` (a difference that matters)."""
         if not np.isfinite(self.pit_central):
             return "not checked"
-        off = (self.pit_central - 0.9) / max(self.pit_central_se, 1e-12)
-        return "overconfident" if off < -3 else "too cautious" if off > 3 else "calibrated"
+        d = self.pit_central - 0.9
+        if abs(d) <= max(3 * self.pit_central_se, TOLERANCE):
+            return "calibrated"
+        return "overconfident" if d < 0 else "too cautious"
 
     def summary(self) -> str:
         """The check in words."""
