@@ -650,6 +650,24 @@ class FusionResult:
 
         return source_agreement(self.claimset, self.model)
 
+    def predictive(self, level: float | None = None) -> Table:
+        """Where one more independent report of each quantity would land: the posterior
+        predictive interval of a typical accurate source of its attribute
+        (:mod:`credscore.predictive`).
+
+        Use it, not the credible interval of the truth, to compare the estimates with a
+        reference that is itself a report (another agency's figure, a gold standard taken from
+        one more source): the reference differs from the truth by its own error.
+
+        Returns
+        -------
+        Table
+            ``quantity, median, low, high`` (the estimates) ``, report_low, report_high, level``.
+        """
+        from .predictive import predictive_table
+
+        return predictive_table(self, level)
+
     def check(self):
         """The truth-free check of the fit: every claim predicted from the other claims of its
         quantity (leave-one-claim-out log score and PIT, exact on the grid; :mod:`credscore.check`).
