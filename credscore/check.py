@@ -4,8 +4,8 @@ Users never have the ground truth, but every claim is a held-out observation for
 the rest. For each claim i of a quantity with two or more claims, with the fitted
 parameters held fixed, :func:`check_fit` computes on the grid (no refit):
 
-* the **leave-one-claim-out log predictive density** log p(y_i | y_-i), from the
-  identity 1 / p(y_i | y_-i) = ∫ p(x | y) / f_i(x) dx (Gelfand, Dey & Chang 1992,
+* the **leave-one-claim-out log predictive density** ``log p(y_i | y_-i)``, from the
+  identity ``1 / p(y_i | y_-i) = ∫ p(x | y) / f_i(x) dx`` (Gelfand, Dey & Chang 1992,
   "Model determination using predictive distributions with implementation via
   sampling-based methods"; :mod:`credscore.loo`). Summed over claims it is the
   leave-one-out score of Vehtari, Gelman & Gabry (2017, "Practical Bayesian model
@@ -14,7 +14,7 @@ parameters held fixed, :func:`check_fit` computes on the grid (no refit):
   cavity values (a claim's own statistics are left out of its source's
   estimates), so the score is not the in-sample fit.
 * the **probability integral transform** (PIT) of the claim under that
-  predictive distribution: F_i(y_i | y_-i) for a stated value, and the mid-PIT
+  predictive distribution: ``F_i(y_i | y_-i)`` for a stated value, and the mid-PIT
   (F(lo) + F(hi)) / 2 for a stated interval (Czado, Gneiting & Held 2009,
   "Predictive model assessment for count data"). Under a calibrated model the
   PITs are uniform (Dawid 1984; Gneiting, Balabdaoui & Raftery 2007): 90 % of
