@@ -103,6 +103,7 @@ def detect_copies(
     *,
     prior: float = PRIOR_DEPENDENCE,
     copy_rate: float = COPY_RATE,
+    exact_rate: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Dependence scores of all source pairs and the resulting claim weights.
 
@@ -116,6 +117,11 @@ def detect_copies(
         Posterior probability that each claim of ``model`` states the truth (to its rounding).
     prior, copy_rate : float
         Prior probability of dependence and the rate at which a copier copies.
+    exact_rate : ndarray, optional
+        Prior probability that each claim states the truth exactly (its source's prior π_e).
+        Two independent sources that both state the truth coincide, so the chance rate of a
+        coincidence is at least the product of theirs: one shared quantity can then never make
+        two careful sources look like copies.
 
     Returns
     -------
@@ -140,6 +146,8 @@ def detect_copies(
                        np.where(np.isfinite(model.hi - model.lo), model.hi - model.lo, 0.0)[j])
         sig = np.maximum(model.sigma[i], model.sigma[j])
         pi = np.clip(w / (2.0 * np.sqrt(np.pi) * sig), 1e-6, 0.5)
+        if exact_rate is not None:  # both exact: independent sources coincide on the truth
+            pi = np.clip(np.maximum(pi, exact_rate[i] * exact_rate[j]), 1e-6, 0.999)
         t = np.clip(np.minimum(believed[i], believed[j]), 0.0, 1.0)
         llr = np.where(same, (1.0 - t) * np.log((copy_rate + (1 - copy_rate) * pi) / pi), np.log1p(-copy_rate))
         a, b = np.minimum(source[i], source[j]), np.maximum(source[i], source[j])

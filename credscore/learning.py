@@ -198,6 +198,7 @@ def learn_model(
     floor = _attribute_floor(full)
     resid_ok = layout.residual_ok
     params = take_params(start, rows)
+    exact0 = np.exp(params.log_exact)  # the prior chance that a claim states the truth (copy detection)
     history, changes = [], []
     converged = False
     it = 0
@@ -220,7 +221,11 @@ def learn_model(
         sharp = layout.exact_possible & layout.narrow
         if dependence:  # copies of one statement count once, judged from the current fit
             believed = np.where(sharp, fit.exact, fit.accurate)
-            dep = detect_copies(src, layout.n_sources, fit.model, believed)
+            # coincidence is judged on the statements as made: the fit's model has them shifted by
+            # each source's bias (and narrow intervals as points), so copies would never coincide
+            stated = attrs.evolve(fit.model, lo=layout.base.lo, hi=layout.base.hi, centre=layout.base.centre,
+                                  shape=layout.base.shape)
+            dep = detect_copies(src, layout.n_sources, stated, believed, exact_rate=exact0)
             layout = attrs.evolve(layout, base=attrs.evolve(layout.base, weight=dep[3]))
         pe, pn = np.exp(params.log_exact), np.exp(params.log_noisy)
         ratio = np.where(pe + pn > 0, pe / np.maximum(pe + pn, 1e-300), 0.0)
