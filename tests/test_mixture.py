@@ -47,19 +47,22 @@ def test_a_lone_sharp_claim_keeps_its_prior_and_its_value():
     assert res.claims["p_accurate"][0] == pytest.approx(0.8, abs=1e-3)
 
 
+def _draws(rng, truth, bias, sd):
+    """Every source states every quantity: truth + its bias + sd × N(0, 1), quantity by quantity."""
+    names = list(bias)
+    z = rng.standard_normal((len(truth), len(names)))
+    y = truth[:, None] + np.array([bias[n] for n in names]) + np.array([sd[n] for n in names]) * z
+    q = np.repeat([f"q{i}" for i in range(len(truth))], len(names))
+    return q, np.tile(names, len(truth)), y.ravel()
+
+
 def _biased_case(seed=3, nq=300):
     rng = np.random.default_rng(seed)
     bias = {"a": 0.0, "b": 0.0, "c": 0.0, "late": 6.0, "early": -4.0}
     sd = {"a": 1.0, "b": 2.0, "c": 1.0, "late": 1.0, "early": 3.0}
     truth = rng.uniform(0, 1000, nq)
-    q, s, y = [], [], []
-    for i in range(nq):
-        for name in bias:
-            q.append(f"q{i}")
-            s.append(name)
-            y.append(truth[i] + bias[name] + sd[name] * rng.standard_normal())
-    cs = ClaimSet.from_arrays(np.array(q), np.array(s), np.array(y), precision=np.full(len(y), 0.005),
-                              scales="linear")
+    q, s, y = _draws(rng, truth, bias, sd)
+    cs = ClaimSet.from_arrays(q, s, y, precision=np.full(len(y), 0.005), scales="linear")
     return cs, truth, bias, sd
 
 
@@ -124,14 +127,8 @@ def test_biases_of_coarsely_rounded_claims_are_learned_and_stay_bounded():
     nq = 200
     bias = {"a": 0.0, "b": 0.0, "c": 0.0, "late": 6.0}
     truth = rng.uniform(0, 1000, nq)
-    q, s, y = [], [], []
-    for i in range(nq):
-        for name in bias:
-            q.append(f"q{i}")
-            s.append(name)
-            y.append(10 * np.round((truth[i] + bias[name] + 3 * rng.standard_normal()) / 10))
-    cs = ClaimSet.from_arrays(np.array(q), np.array(s), np.array(y), precision=np.full(len(y), 5.0),
-                              scales="linear")
+    q, s, y = _draws(rng, truth, bias, dict.fromkeys(bias, 3.0))
+    cs = ClaimSet.from_arrays(q, s, 10 * np.round(y / 10), precision=np.full(len(y), 5.0), scales="linear")
     res = fuse(cs, diagnostics=False)
     assert res.learning.converged and res.learning.iterations < 50
     src = dict(zip(res.sources["source"], res.sources["bias"]))
