@@ -27,6 +27,7 @@ from .loo import rows_of
 
 _K_NORMAL = 12.0  # window half-width in error sds: sqrt(φ) beyond it is below exp(-36)
 _GL_NODES = 16
+_GH_NODES = 32  # Gauss–Hermite nodes for pairs of one-bell densities
 _T_STEPS = (3.0, 12.0, 48.0, 192.0, 768.0, 3072.0)  # panel breaks for heavy-tailed errors
 _CELLS = 1 << 20  # pair × node (or claim × grid) cells per chunk
 _SQRT2 = math.sqrt(2.0)
@@ -183,11 +184,47 @@ def _gl(n: int) -> tuple[np.ndarray, np.ndarray]:
     return t, w
 
 
-def _quadrature(model, i, j, si, sj) -> np.ndarray:
-    """Agreement of pairs needing numerical integration (intervals, Student-t errors)."""
+def _gh(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Hermite nodes and weights for ∫ f(t) dt: weights multiplied by exp(t²)."""
+    t, w = np.polynomial.hermite.hermgauss(n)
+    return t, w * np.exp(t * t)
+
+
+def _quadrature(model, i, j, si, sj, compiled: bool = True) -> np.ndarray:
+    """Agreement of pairs needing numerical integration (intervals, Student-t errors).
+
+    With normal errors and ``compiled`` (the default), the kernels of
+    :mod:`credscore.agreement_kernel`: pairs of narrow statements (points or
+    intervals narrower than 2σ, so each density is one bell) by Gauss–Hermite
+    about the Gaussian approximation of sqrt(p_i p_j) (variances σ² + w²/12),
+    with 8 nodes when both widths are at most σ/2, 16 up to σ and
+    :data:`_GH_NODES` up to 2σ (errors below 3e-11, 3e-12 and 7e-12 against
+    80 nodes over σ ratios e^±3 and distances up to 10 combined sds), the others by the Gauss–Legendre
+    panels of :func:`_quad_normal`, which ``compiled=False`` evaluates in numpy
+    (the reference; the kernels agree with it to 1e-10, its own accuracy).
+    """
     out = np.empty(len(i))
     heavy = ~(np.isinf(model.df[i]) & np.isinf(model.df[j]))
     light = np.flatnonzero(~heavy)
+    if compiled and len(light):
+        from .agreement_kernel import bell_kernel, quad_normal_kernel
+
+        il, jl, sil, sjl = i[light], j[light], si[light], sj[light]
+        sig_i, sig_j = model.sigma[il], model.sigma[jl]
+        lo_i, hi_i, lo_j, hi_j = model.lo[il], model.hi[il], model.lo[jl], model.hi[jl]
+        with np.errstate(invalid="ignore"):
+            bell = ((sil <= SHAPE_INTERVAL) & (sjl <= SHAPE_INTERVAL)
+                    & (hi_i - lo_i < 2 * sig_i) & (hi_j - lo_j < 2 * sig_j))
+        with np.errstate(invalid="ignore"):
+            r = np.maximum((hi_i - lo_i) / sig_i, (hi_j - lo_j) / sig_j)  # the wider one's width in σ
+        groups = [(bell & (r <= 0.5), bell_kernel, _gh(8)), (bell & (r > 0.5) & (r <= 1.0), bell_kernel, _gh(16)),
+                  (bell & (r > 1.0), bell_kernel, _gh(_GH_NODES)), (~bell, quad_normal_kernel, _gl(_GL_NODES))]
+        for sel, kern, (t, v) in groups:
+            k = np.flatnonzero(sel)
+            if len(k):
+                out[light[k]] = kern(sil[k], model.centre[il[k]], lo_i[k], hi_i[k], sig_i[k],
+                                     sjl[k], model.centre[jl[k]], lo_j[k], hi_j[k], sig_j[k], t, v)
+        light = light[:0]
     per = max(1, _CELLS // (9 * _GL_NODES))
     for c0 in range(0, len(light), per):
         k = light[c0 : c0 + per]
