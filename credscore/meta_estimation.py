@@ -295,6 +295,39 @@ def _scoring(c: _Claims, tau2, start_ok, scale, reml, tol, maxiter):
     return out["x"], out["conv"], out["it"]
 
 
+def _csr(c: _Claims):
+    """Claims sorted by group (stable: claim order kept within a group) and the segment starts."""
+    from .meta_kernel import csr_scatter
+
+    g = c.g
+    starts = np.zeros(c.G + 1, dtype=np.int64)
+    np.cumsum(np.bincount(g, minlength=c.G), out=starts[1:])
+    yc, v = np.ascontiguousarray(c.yc, dtype=float), np.ascontiguousarray(c.v, dtype=float)
+    if g.shape[0] and np.any(g[1:] < g[:-1]):
+        yc, v = csr_scatter(np.ascontiguousarray(g, dtype=np.int64), starts, yc, v)
+    return yc, v, starts
+
+
+def _scoring_fast(c: _Claims, csr, tau2, start_ok, scale, reml, tol, maxiter):
+    """:func:`_scoring`, compiled per group when :data:`COMPILED`."""
+    if not COMPILED:
+        return _scoring(c, tau2, start_ok, scale, reml, tol, maxiter)
+    from .meta_kernel import scoring_csr
+
+    return scoring_csr(*csr, np.asarray(tau2, dtype=float), start_ok, np.asarray(scale, dtype=float), bool(reml),
+                       float(tol), int(maxiter))
+
+
+def _solve_qgen_fast(c: _Claims, csr, target, start_ok, Q0, D0, ss, scale, tol, maxiter):
+    """:func:`_solve_qgen`, compiled per group when :data:`COMPILED`."""
+    if not COMPILED:
+        return _solve_qgen(c, target, start_ok, Q0, D0, ss, scale, tol, maxiter)
+    from .meta_kernel import solve_qgen_csr
+
+    f = lambda a: np.broadcast_to(np.asarray(a, dtype=float), (c.G,)).copy()  # noqa: E731
+    return solve_qgen_csr(*csr, f(target), start_ok, f(Q0), f(D0), f(ss), f(scale), float(tol), int(maxiter))
+
+
 def _per_df(fun, df):
     """Evaluate ``fun`` once per distinct degrees-of-freedom value."""
     u, inv = np.unique(df, return_inverse=True)
@@ -317,6 +350,8 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
     ybar = np.bincount(g, weights=y, minlength=G) / kf
     yc = y - ybar[g]
     full = _Claims(g, yc, v, G)
+    iterate = method in ("REML", "ML", "PM") or (tau2_ci and method != "FE")
+    csr = _csr(full) if COMPILED and iterate else None  # claims sorted by group for the kernels
     zeros = np.zeros(G)
 
     # --- fixed-effect pass: Q, typical within-study variance ----------------
@@ -344,10 +379,10 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
         # starting value: Hedges (HE) estimator, as metafor
         he = ss / dff - full.sum(v) / kf
         init = np.where(multi, np.maximum(he, 0.0), 0.0)
-        tau2, conv, iters = _scoring(full, init, multi, scale, method == "REML", tol, maxiter)
+        tau2, conv, iters = _scoring_fast(full, csr, init, multi, scale, method == "REML", tol, maxiter)
     else:  # PM
         start = multi & (Q > dff)
-        tau2, conv, iters = _solve_qgen(full, dff, start, Q, D0, ss, scale, tol, maxiter)
+        tau2, conv, iters = _solve_qgen_fast(full, csr, dff, start, Q, D0, ss, scale, tol, maxiter)
     tau2 = np.where(multi, tau2, 0.0)
 
     # --- final weighted estimate at tau^2 -------------------------------
@@ -430,8 +465,8 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
         crit_l = _per_df(lambda d: special.chdtri(d, 1.0 - alpha / 2), df_safe)
         lo_start = multi & (Q > crit_u)
         hi_start = multi & (Q > crit_l)
-        t2_lo, c_lo, _ = _solve_qgen(full, crit_u, lo_start, Q, D0, ss, scale, tol, maxiter)
-        t2_hi, c_hi, _ = _solve_qgen(full, crit_l, hi_start, Q, D0, ss, scale, tol, maxiter)
+        t2_lo, c_lo, _ = _solve_qgen_fast(full, csr, crit_u, lo_start, Q, D0, ss, scale, tol, maxiter)
+        t2_hi, c_hi, _ = _solve_qgen_fast(full, csr, crit_l, hi_start, Q, D0, ss, scale, tol, maxiter)
         conv = conv & c_lo & c_hi
         t2_lo = np.where(multi, t2_lo, np.nan)
         t2_hi = np.where(multi, t2_hi, np.nan)
