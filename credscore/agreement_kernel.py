@@ -30,12 +30,12 @@ _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _NB = 14  # window edges + 6 breaks per claim
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _ndtr(z):
     return 0.5 * math.erfc(-z * _INV_SQRT2)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _acc(shape, c, lo, hi, sig, x):
     """P_acc at x, points and intervals normalised to densities (as ``_normal_acc``)."""
     if shape == SHAPE_POINT:
@@ -49,7 +49,7 @@ def _acc(shape, c, lo, hi, sig, x):
     return _ndtr((x - lo) / sig)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _breaks(shape, lo, hi, sig, out, k):
     """Window (returned) and the six panel breaks of one claim written to out[k:k+6]."""
     wlo = -np.inf if shape == SHAPE_UPPER else lo - _K * sig
@@ -67,69 +67,104 @@ def _breaks(shape, lo, hi, sig, out, k):
     return wlo, whi
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _panels(si, ci, li, hi_i, gi, sj, cj, lj, hj, gj, t, v):
+    """Gauss–Legendre on the panels of both claims inside their common window (``_quad_normal``)."""
+    br = np.empty(_NB)
+    wli, whi_ = _breaks(si, li, hi_i, gi, br, 1)
+    wlj, whj = _breaks(sj, lj, hj, gj, br, 7)
+    wlo = max(wli, wlj)
+    whi = min(whi_, whj)
+    if not whi > wlo:
+        return 0.0
+    br[0] = wlo
+    br[_NB - 1] = whi
+    for k in range(_NB):  # clip (NaN breaks clip like np.clip: stay NaN and sort last)
+        if br[k] < wlo:
+            br[k] = wlo
+        elif br[k] > whi:
+            br[k] = whi
+    br.sort()
+    bound = si >= SHAPE_UPPER or sj >= SHAPE_UPPER
+    acc = 0.0
+    for k in range(_NB - 1):
+        h = 0.5 * (br[k + 1] - br[k])
+        if not h > 0:
+            continue
+        m = 0.5 * (br[k + 1] + br[k])
+        s = 0.0
+        for r in range(len(t)):
+            x = m + h * t[r]
+            pi = _acc(si, ci, li, hi_i, gi, x)
+            pj = _acc(sj, cj, lj, hj, gj, x)
+            f = pi * pj if bound else math.sqrt(pi * pj)
+            s += v[r] * f
+        acc += h * s
+    return acc
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _bell(si, ci, li, hi_i, gi, sj, cj, lj, hj, gj, t, v):
+    """Gauss–Hermite about the Gaussian approximation of sqrt(p_i p_j) (variances σ² + w²/12)."""
+    wi = hi_i - li
+    wj = hj - lj
+    vi = gi * gi + wi * wi / 12.0
+    vj = gj * gj + wj * wj / 12.0
+    s2 = 2.0 / (1.0 / vi + 1.0 / vj)
+    mu = 0.5 * s2 * (ci / vi + cj / vj)
+    sc = math.sqrt(2.0 * s2)
+    acc = 0.0
+    for r in range(len(t)):
+        x = mu + sc * t[r]
+        pi = _acc(si, ci, li, hi_i, gi, x)
+        pj = _acc(sj, cj, lj, hj, gj, x)
+        acc += v[r] * math.sqrt(pi * pj)
+    return sc * acc
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def quad_normal_kernel(shape_i, c_i, lo_i, hi_i, sig_i, shape_j, c_j, lo_j, hi_j, sig_j, t, v):
-    """Agreement integral of each pair (arrays over pairs; ``t, v`` the Gauss–Legendre nodes/weights)."""
+    """Gauss–Legendre panel integral of each pair (arrays over pairs; ``t, v`` nodes and weights)."""
     n = len(shape_i)
     out = np.empty(n)
-    nn = len(t)
     for p in numba.prange(n):
-        br = np.empty(_NB)
-        si, sj = shape_i[p], shape_j[p]
-        wli, whi_ = _breaks(si, lo_i[p], hi_i[p], sig_i[p], br, 1)
-        wlj, whj = _breaks(sj, lo_j[p], hi_j[p], sig_j[p], br, 7)
-        wlo = max(wli, wlj)
-        whi = min(whi_, whj)
-        if not whi > wlo:
-            out[p] = 0.0
-            continue
-        br[0] = wlo
-        br[_NB - 1] = whi
-        for k in range(_NB):  # clip (NaN breaks clip like np.clip: stay NaN and sort last)
-            if br[k] < wlo:
-                br[k] = wlo
-            elif br[k] > whi:
-                br[k] = whi
-        br.sort()
-        bound = si >= SHAPE_UPPER or sj >= SHAPE_UPPER
-        acc = 0.0
-        for k in range(_NB - 1):
-            h = 0.5 * (br[k + 1] - br[k])
-            if not h > 0:
-                continue
-            m = 0.5 * (br[k + 1] + br[k])
-            s = 0.0
-            for r in range(nn):
-                x = m + h * t[r]
-                pi = _acc(si, c_i[p], lo_i[p], hi_i[p], sig_i[p], x)
-                pj = _acc(sj, c_j[p], lo_j[p], hi_j[p], sig_j[p], x)
-                f = pi * pj if bound else math.sqrt(pi * pj)
-                s += v[r] * f
-            acc += h * s
-        out[p] = acc
+        out[p] = _panels(shape_i[p], c_i[p], lo_i[p], hi_i[p], sig_i[p],
+                         shape_j[p], c_j[p], lo_j[p], hi_j[p], sig_j[p], t, v)
     return out
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def bell_kernel(shape_i, c_i, lo_i, hi_i, sig_i, shape_j, c_j, lo_j, hi_j, sig_j, t, v):
-    """Bhattacharyya coefficient of pairs of narrow statements (points/intervals, width < 2σ) by
-    Gauss–Hermite quadrature about the Gaussian approximation of sqrt(p_i p_j)."""
+    """Gauss–Hermite integral of each pair of narrow statements (``t, v``: nodes, weights × exp(t²))."""
     n = len(shape_i)
     out = np.empty(n)
-    nn = len(t)
     for p in numba.prange(n):
-        wi = hi_i[p] - lo_i[p]
-        wj = hi_j[p] - lo_j[p]
-        vi = sig_i[p] * sig_i[p] + wi * wi / 12.0
-        vj = sig_j[p] * sig_j[p] + wj * wj / 12.0
-        s2 = 2.0 / (1.0 / vi + 1.0 / vj)
-        mu = 0.5 * s2 * (c_i[p] / vi + c_j[p] / vj)
-        sc = math.sqrt(2.0 * s2)
-        acc = 0.0
-        for r in range(nn):
-            x = mu + sc * t[r]
-            pi = _acc(shape_i[p], c_i[p], lo_i[p], hi_i[p], sig_i[p], x)
-            pj = _acc(shape_j[p], c_j[p], lo_j[p], hi_j[p], sig_j[p], x)
-            acc += v[r] * math.sqrt(pi * pj)
-        out[p] = sc * acc
+        out[p] = _bell(shape_i[p], c_i[p], lo_i[p], hi_i[p], sig_i[p],
+                       shape_j[p], c_j[p], lo_j[p], hi_j[p], sig_j[p], t, v)
+    return out
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def pair_quad_kernel(i, j, si, sj, centre, lo, hi, sigma, t8, v8, t16, v16, t32, v32, tl, vl):
+    """Agreement integral of pairs (i, j) of normal-error claims, gathering from the model arrays:
+    Gauss–Hermite with 8 / 16 / 32 nodes when both statements are points or intervals and the wider
+    is at most σ/2 / σ / below 2σ wide, else Gauss–Legendre panels."""
+    n = len(i)
+    out = np.empty(n)
+    for p in numba.prange(n):
+        a, b = i[p], j[p]
+        sa, sb = si[p], sj[p]
+        ga, gb = sigma[a], sigma[b]
+        ra = (hi[a] - lo[a]) / ga
+        rb = (hi[b] - lo[b]) / gb
+        r = max(ra, rb)
+        if sa <= SHAPE_INTERVAL and sb <= SHAPE_INTERVAL and ra < 2.0 and rb < 2.0:
+            if r <= 0.5:
+                out[p] = _bell(sa, centre[a], lo[a], hi[a], ga, sb, centre[b], lo[b], hi[b], gb, t8, v8)
+            elif r <= 1.0:
+                out[p] = _bell(sa, centre[a], lo[a], hi[a], ga, sb, centre[b], lo[b], hi[b], gb, t16, v16)
+            else:
+                out[p] = _bell(sa, centre[a], lo[a], hi[a], ga, sb, centre[b], lo[b], hi[b], gb, t32, v32)
+        else:
+            out[p] = _panels(sa, centre[a], lo[a], hi[a], ga, sb, centre[b], lo[b], hi[b], gb, tl, vl)
     return out

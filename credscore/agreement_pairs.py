@@ -207,23 +207,10 @@ def _quadrature(model, i, j, si, sj, compiled: bool = True) -> np.ndarray:
     heavy = ~(np.isinf(model.df[i]) & np.isinf(model.df[j]))
     light = np.flatnonzero(~heavy)
     if compiled and len(light):
-        from .agreement_kernel import bell_kernel, quad_normal_kernel
+        from .agreement_kernel import pair_quad_kernel
 
-        il, jl, sil, sjl = i[light], j[light], si[light], sj[light]
-        sig_i, sig_j = model.sigma[il], model.sigma[jl]
-        lo_i, hi_i, lo_j, hi_j = model.lo[il], model.hi[il], model.lo[jl], model.hi[jl]
-        with np.errstate(invalid="ignore"):
-            bell = ((sil <= SHAPE_INTERVAL) & (sjl <= SHAPE_INTERVAL)
-                    & (hi_i - lo_i < 2 * sig_i) & (hi_j - lo_j < 2 * sig_j))
-        with np.errstate(invalid="ignore"):
-            r = np.maximum((hi_i - lo_i) / sig_i, (hi_j - lo_j) / sig_j)  # the wider one's width in σ
-        groups = [(bell & (r <= 0.5), bell_kernel, _gh(8)), (bell & (r > 0.5) & (r <= 1.0), bell_kernel, _gh(16)),
-                  (bell & (r > 1.0), bell_kernel, _gh(_GH_NODES)), (~bell, quad_normal_kernel, _gl(_GL_NODES))]
-        for sel, kern, (t, v) in groups:
-            k = np.flatnonzero(sel)
-            if len(k):
-                out[light[k]] = kern(sil[k], model.centre[il[k]], lo_i[k], hi_i[k], sig_i[k],
-                                     sjl[k], model.centre[jl[k]], lo_j[k], hi_j[k], sig_j[k], t, v)
+        out[light] = pair_quad_kernel(i[light], j[light], si[light], sj[light], model.centre, model.lo, model.hi,
+                                      model.sigma, *_gh(8), *_gh(16), *_gh(_GH_NODES), *_gl(_GL_NODES))
         light = light[:0]
     per = max(1, _CELLS // (9 * _GL_NODES))
     for c0 in range(0, len(light), per):
