@@ -355,14 +355,20 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
     zeros = np.zeros(G)
 
     # --- fixed-effect pass: Q, typical within-study variance ----------------
-    Q, D0, sw0, _ = full.qgen(zeros)
-    sw0_2, sw0_3 = full.power_sums()
+    if csr is not None:  # one compiled pass
+        from .meta_kernel import final_sums
+
+        Q, D0, sw0, _, sw0_2, sw0_3, _, ss, sum_v = final_sums(*csr, zeros)
+    else:
+        Q, D0, sw0, _ = full.qgen(zeros)
+        sw0_2, sw0_3 = full.power_sums()
+        ss = full.sum(yc * yc)  # sum of squares about the unweighted mean
+        sum_v = None
     Q = np.where(multi, Q, 0.0)
     trP0 = sw0 - sw0_2 / sw0
     s2 = np.where(multi, dff / trP0, np.nan)  # "typical" within-study variance
     scale = kf / sw0  # harmonic mean of v: scale of the convergence tolerances
     Q_pvalue = np.where(multi, special.chdtrc(np.where(multi, dff, 1.0), Q), 1.0)
-    ss = full.sum(yc * yc)  # sum of squares about the unweighted mean
 
     conv = np.ones(G, dtype=bool)
     iters = np.zeros(G, dtype=np.int64)
@@ -377,7 +383,7 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
         tau2_se = np.sqrt((2.0 * dff + 4.0 * tau2 * trP0 + 2.0 * tau2**2 * trPP0) / trP0**2)
     elif method in ("REML", "ML"):
         # starting value: Hedges (HE) estimator, as metafor
-        he = ss / dff - full.sum(v) / kf
+        he = ss / dff - (full.sum(v) if sum_v is None else sum_v) / kf
         init = np.where(multi, np.maximum(he, 0.0), 0.0)
         tau2, conv, iters = _scoring_fast(full, csr, init, multi, scale, method == "REML", tol, maxiter)
     else:  # PM
@@ -386,17 +392,25 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
     tau2 = np.where(multi, tau2, 0.0)
 
     # --- final weighted estimate at tau^2 -------------------------------
-    Q_re, _, sw, mu_c = full.qgen(tau2)
+    fast_final = csr is not None and method in ("REML", "ML")  # one compiled pass for all final sums
+    if fast_final:
+        Q_re, _, sw, mu_c, sw2, sw3, slog, _, _ = final_sums(*csr, tau2)
+    else:
+        Q_re, _, sw, mu_c = full.qgen(tau2)
 
     if method in ("REML", "ML"):
         # As metafor: if the (restricted) log-likelihood is larger at tau^2 = 0,
         # the iteration stopped at a local maximum; set tau^2 = 0.
         pos = multi & conv & (tau2 > 0)
         if pos.any():
-            t = full._b3
-            np.multiply(full.expand(tau2, t), 1.0 / v, out=t)
-            np.log1p(t, out=t)
-            diff = 0.5 * (full.sum(t) + Q_re - Q)
+            if fast_final:
+                lsum = slog
+            else:
+                t = full._b3
+                np.multiply(full.expand(tau2, t), 1.0 / v, out=t)
+                np.log1p(t, out=t)
+                lsum = full.sum(t)
+            diff = 0.5 * (lsum + Q_re - Q)
             if method == "REML":
                 diff = diff + 0.5 * (np.log(sw) - np.log(sw0))
             stuck = pos & (diff > _LL0_TOL)
@@ -408,8 +422,12 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
                     stacklevel=3,
                 )
                 tau2 = np.where(stuck, 0.0, tau2)
-            Q_re, _, sw, mu_c = full.qgen(tau2)
-        sw2, sw3 = full.power_sums()
+                if fast_final:
+                    Q_re, _, sw, mu_c, sw2, sw3, _, _, _ = final_sums(*csr, tau2)
+            if not fast_final:
+                Q_re, _, sw, mu_c = full.qgen(tau2)
+        if not fast_final:
+            sw2, sw3 = full.power_sums()
         if method == "REML":
             trPP = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
             tau2_se = np.sqrt(2.0 / trPP)

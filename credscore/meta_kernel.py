@@ -25,7 +25,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _terms(yc, v, a, b, x, reml):
     """(ypy, E, F, yp3y) of one group at τ² = x (as ``_Claims.likelihood_terms``)."""
     sw = 0.0
@@ -57,7 +57,7 @@ def _terms(yc, v, a, b, x, reml):
     return ypy, sw, sw2, yp3y
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def scoring_csr(yc, v, starts, tau2, start_ok, scale, reml, tol, maxiter):
     """(RE)ML τ² per group: returns (tau2, converged, iterations); see ``_scoring``."""
     G = len(start_ok)
@@ -121,7 +121,7 @@ def scoring_csr(yc, v, starts, tau2, start_ok, scale, reml, tol, maxiter):
     return x_out, conv, its
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _qgen(yc, v, a, b, x):
     sw = 0.0
     swy = 0.0
@@ -141,7 +141,7 @@ def _qgen(yc, v, a, b, x):
     return Q, D
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def solve_qgen_csr(yc, v, starts, target, start_ok, Q0, D0, ss, scale, tol, maxiter):
     """Root of Qgen(τ²) = target per group: returns (root, converged, iterations); see ``_solve_qgen``."""
     G = len(start_ok)
@@ -182,7 +182,7 @@ def solve_qgen_csr(yc, v, starts, target, start_ok, Q0, D0, ss, scale, tol, maxi
     return x_out, conv, its
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def csr_scatter(g, starts, yc, v):
     """``yc`` and ``v`` sorted by group ``g`` (counting sort: stable, O(n)); ``starts`` the segment starts."""
     pos = starts[:-1].copy()
@@ -194,3 +194,45 @@ def csr_scatter(g, starts, yc, v):
         vs[p] = v[k]
         pos[g[k]] = p + 1
     return ys, vs
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def final_sums(yc, v, starts, tau2):
+    """Per group at τ², w = 1/(v + τ²): (Q, D, sum w, weighted mean, sum w², sum w³, sum log1p(τ²/v),
+    sum yc², sum v), each accumulated in claim order as ``_Claims.qgen``, ``power_sums`` and the
+    log-likelihood check of ``_fit`` do (D = sum w² r², the negated derivative of Q)."""
+    G = len(starts) - 1
+    Q = np.empty(G)
+    D = np.empty(G)
+    sw = np.empty(G)
+    mu = np.empty(G)
+    sw2 = np.empty(G)
+    sw3 = np.empty(G)
+    slog = np.empty(G)
+    ss = np.empty(G)
+    sv = np.empty(G)
+    for g in numba.prange(G):
+        a, b = starts[g], starts[g + 1]
+        x = tau2[g]
+        s, sy, s2, s3, sl, syy, svv = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        for k in range(a, b):
+            w = 1.0 / (x + v[k])
+            s += w
+            sy += w * yc[k]
+            w2 = w * w
+            s2 += w2
+            s3 += w2 * w
+            sl += math.log1p(x * (1.0 / v[k]))
+            syy += yc[k] * yc[k]
+            svv += v[k]
+        m = sy / s
+        q = 0.0
+        d = 0.0
+        for k in range(a, b):
+            w = 1.0 / (x + v[k])
+            r = yc[k] - m
+            e = w * r
+            q += e * r
+            d += e * e
+        Q[g], D[g], sw[g], mu[g], sw2[g], sw3[g], slog[g], ss[g], sv[g] = q, d, s, m, s2, s3, sl, syy, svv
+    return Q, D, sw, mu, sw2, sw3, slog, ss, sv
