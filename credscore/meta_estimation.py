@@ -358,7 +358,7 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
     if csr is not None:  # one compiled pass
         from .meta_kernel import final_sums
 
-        Q, D0, sw0, _, sw0_2, sw0_3, _, ss, sum_v = final_sums(*csr, zeros)
+        Q, D0, sw0, _, sw0_2, sw0_3, _, ss, sum_v = final_sums(*csr, zeros, np.ones(G, dtype=bool))
     else:
         Q, D0, sw0, _ = full.qgen(zeros)
         sw0_2, sw0_3 = full.power_sums()
@@ -394,7 +394,7 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
     # --- final weighted estimate at tau^2 -------------------------------
     fast_final = csr is not None and method in ("REML", "ML")  # one compiled pass for all final sums
     if fast_final:
-        Q_re, _, sw, mu_c, sw2, sw3, slog, _, _ = final_sums(*csr, tau2)
+        Q_re, _, sw, mu_c, sw2, sw3, slog, _, _ = final_sums(*csr, tau2, np.ones(G, dtype=bool))
     else:
         Q_re, _, sw, mu_c = full.qgen(tau2)
 
@@ -423,7 +423,9 @@ def _fit(y, se, g, G, method, ci, level, tol, maxiter, tau2_ci=True):
                 )
                 tau2 = np.where(stuck, 0.0, tau2)
                 if fast_final:
-                    Q_re, _, sw, mu_c, sw2, sw3, _, _, _ = final_sums(*csr, tau2)
+                    redo = final_sums(*csr, tau2, stuck)  # only the groups whose tau^2 changed
+                    Q_re, sw, mu_c, sw2, sw3 = (np.where(stuck, redo[k], old) for k, old in
+                                                ((0, Q_re), (2, sw), (3, mu_c), (4, sw2), (5, sw3)))
             if not fast_final:
                 Q_re, _, sw, mu_c = full.qgen(tau2)
         if not fast_final:

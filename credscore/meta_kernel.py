@@ -197,10 +197,11 @@ def csr_scatter(g, starts, yc, v):
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def final_sums(yc, v, starts, tau2):
+def final_sums(yc, v, starts, tau2, todo):
     """Per group at τ², w = 1/(v + τ²): (Q, D, sum w, weighted mean, sum w², sum w³, sum log1p(τ²/v),
     sum yc², sum v), each accumulated in claim order as ``_Claims.qgen``, ``power_sums`` and the
-    log-likelihood check of ``_fit`` do (D = sum w² r², the negated derivative of Q)."""
+    log-likelihood check of ``_fit`` do (D = sum w² r², the negated derivative of Q). Groups with
+    ``todo`` False are skipped (their outputs are NaN)."""
     G = len(starts) - 1
     Q = np.empty(G)
     D = np.empty(G)
@@ -212,6 +213,9 @@ def final_sums(yc, v, starts, tau2):
     ss = np.empty(G)
     sv = np.empty(G)
     for g in numba.prange(G):
+        if not todo[g]:
+            Q[g] = D[g] = sw[g] = mu[g] = sw2[g] = sw3[g] = slog[g] = ss[g] = sv[g] = np.nan
+            continue
         a, b = starts[g], starts[g + 1]
         x = tau2[g]
         s, sy, s2, s3, sl, syy, svv = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
@@ -222,7 +226,8 @@ def final_sums(yc, v, starts, tau2):
             w2 = w * w
             s2 += w2
             s3 += w2 * w
-            sl += math.log1p(x * (1.0 / v[k]))
+            if x != 0.0:  # log1p(0) = 0
+                sl += math.log1p(x * (1.0 / v[k]))
             syy += yc[k] * yc[k]
             svv += v[k]
         m = sy / s
