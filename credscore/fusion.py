@@ -19,6 +19,7 @@ from scipy import stats
 from ._segments import distinct_per_group, segment_count, segment_quantile, segment_sum
 from .agreement import with_agreement
 from .claims import KINDS, ClaimSet
+from . import rescale
 from .dependence import Dependence
 from .dependence import detect_copies as detect_copies_
 from .io import _codes
@@ -33,6 +34,8 @@ __all__ = ["fuse"]
 
 ACCURATE_AT = 0.8
 WILD_AT = 0.2
+#: Estimates columns in natural units (scaled back from a rescaled model space: credscore.rescale).
+_NATURAL_ESTIMATES = ("mean", "sd", "median", "mode", "low", "high")
 
 
 def _as_claimset(claims: Any) -> ClaimSet:
@@ -162,14 +165,18 @@ def fuse(
             raise ValueError(f"`{name}` must be an integer of at least 16.")
     cs = _as_claimset(claims)
     priors = priors or SourcePriors()
-    model = build_claim_model(cs, priors, dict(quantity_priors or {}))
+    # linear quantities of extreme magnitude are modelled in units of 2**k (credscore.rescale)
+    k = rescale.exponents(cs)
+    mcs = rescale.scaled_claims(cs, k)
+    model = build_claim_model(mcs, priors, rescale.scaled_quantity_priors(quantity_priors or {}, cs, k))
     sp = resolve_source_priors(priors, cs)
     info, dep, src_fit = LearningInfo(False), None, None
-    layout = build_layout(model, cs)
+    layout = build_layout(model, mcs)
     fixed = np.zeros(cs.n_quantities, dtype=bool)
     for name in quantity_priors or {}:
         fixed[cs.quantity_index(name)] = True
     layout = widen_support(layout, prior_params(layout, sp["a"], sp["b"], sp["sigma"].astype(float)).sigma, fixed)
+    layout = attrs.evolve(layout, base=rescale.clip_prior(layout.base, k, fixed))
     model = layout.base
     grids = dict(grid_size=int(grid_size), robust_grid_size=int(robust_grid_size))
     prior_sigma = sp["sigma"].astype(float)  # NaN: the attribute's learned scale
@@ -197,25 +204,27 @@ def fuse(
     p_ex_ev[model.claim] = fitted.exact
     p_exact = p_ex_ev[cs.evidence]
     result = FusionResult(
-        estimates=_estimates_table(cs, post, level),
+        estimates=rescale.natural_columns(_estimates_table(mcs, post, level), k, _NATURAL_ESTIMATES),
         claims=_claims_table(cs, p_acc, p_exact),
-        sources=_sources_table(cs, priors, p_acc, p_exact, layout, params, src_fit, level),
+        sources=_sources_table(cs, priors, p_acc, p_exact, layout, params, src_fit, level, k),
         level=level,
         claimset=cs,
         posterior=post,
         model=model,
         learning=info,
         dependence_scores=None if dep is None else Dependence(cs.sources.astype(object), *dep[:3]),
+        exponent=k,
     )
     result = _with_statuses(result)  # holds / evidence words per claim (credscore.statuses)
     if drift is not None:  # drifting truths (credscore.timeline), on the fitted model
         from .timeline import fit_timeline
 
-        result = attrs.evolve(result, timeline=fit_timeline(model, cs, drift, level=level, dates=dates))
+        tl = fit_timeline(model, mcs, drift, level=level, dates=dates)
+        result = attrs.evolve(result, timeline=rescale.natural_timeline(tl, k))
     if not diagnostics:
         return result
     result = with_agreement(result, acc_model)  # agreement and conflict columns (credscore.agreement)
-    return result
+    return attrs.evolve(result, estimates=rescale.natural_columns(result.estimates, k, ("tau2",), power=2))
 
 
 def _should_learn(learn: bool | str, cs: ClaimSet) -> bool:
@@ -300,9 +309,10 @@ def _with_statuses(result: FusionResult) -> FusionResult:
 
 
 def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, p_exact: np.ndarray, layout, params,
-                   src_fit, level: float) -> Table:
+                   src_fit, level: float, k: np.ndarray | None = None) -> Table:
     """One row per source: prior, reliability posterior (with its credible interval), exact share,
-    error scale and bias (model space, of the source's most frequent attribute)."""
+    error scale and bias (model space, of the source's most frequent attribute; a rescaled linear
+    attribute's in natural units: ``k``, :mod:`credscore.rescale`)."""
     ns = cs.n_sources
     sp = resolve_source_priors(priors, cs)
     ev = cs.is_evidence
@@ -345,6 +355,9 @@ def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, p_exac
         stated = segment_quantile(np.where(layout.has_se, params.sigma, np.nan), layout.source, ns)
         error[has] = np.where(np.isnan(stated[has]), src_fit.sigma[main[has]], stated[has])
         bias[has] = src_fit.bias[main[has]]
+    if k is not None and np.any(k):
+        kc = k[layout.base.quantity[c]]
+        error[has], bias[has] = rescale.natural(error[has], kc), rescale.natural(bias[has], kc)
     return Table({
         "source": cs.sources.astype(object),
         "source_kind": kinds,

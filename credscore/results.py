@@ -338,6 +338,8 @@ class Estimate:
     unit: str | None
     _posterior: GridPosterior = attrs.field(alias="posterior")
     _index: int = attrs.field(alias="index")
+    #: the posterior's units are 2**exponent natural units (:mod:`credscore.rescale`)
+    _exponent: int = attrs.field(alias="exponent", default=0)
 
     def interval(self, level: float | None = None, kind: str = "eti") -> tuple[float, float]:
         """Credible interval of the value.
@@ -367,6 +369,7 @@ class Estimate:
         back = np.exp(x) if self.scale == "log" else x
         if getattr(self._posterior, "atoms", None) is not None:  # an end on a stated value comes back as stated
             back = self._posterior.atoms.natural(x[None, :], idx, np.array([self.scale == "log"]))[0]
+        back = np.ldexp(back, self._exponent)
         return float(back[0]), float(back[1])
 
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
@@ -374,7 +377,7 @@ class Estimate:
         x, p = self._posterior.grid(self._index)
         if self.scale == "log":
             return np.exp(x), p * np.exp(-x)
-        return x, p
+        return np.ldexp(x, self._exponent), np.ldexp(p, -self._exponent)
 
     def __repr__(self) -> str:
         """Median and interval to the digits the interval supports; mean and sd only where meaningful.
@@ -446,6 +449,11 @@ class FusionResult:
     learning: Any = None
     dependence_scores: Any = None
     timeline: Any = None
+    #: per quantity, the power of two of the model's units (:mod:`credscore.rescale`; None: all 0)
+    exponent: Any = None
+
+    def _k(self, i: int) -> int:
+        return 0 if self.exponent is None else int(self.exponent[i])
 
     def dependence(self):
         """Source × source dependence (copy-detection) scores (:class:`credscore.dependence.Dependence`).
@@ -483,7 +491,7 @@ class FusionResult:
         return Estimate(
             quantity=str(quantity), mean=row["mean"], median=row["median"], mode=row["mode"], sd=row["sd"],
             low=row["low"], high=row["high"], level=self.level, scale=row["scale"], unit=row["unit"],
-            posterior=self.posterior, index=i,
+            posterior=self.posterior, index=i, exponent=self._k(i),
         )
 
     # ------------------------------------------------------------ drift (credscore.timeline)
@@ -499,9 +507,14 @@ class FusionResult:
         from .claims import days_to_date
 
         extra = [days_to_date(d) if isinstance(d, float) else d for d in extra]
-        return i, fit_timeline(self.model, self.claimset, tl.options, level=self.level if level is None else _check_level(level),
-                               dates=extra or None, quantities=[i], keep_mass=True,
-                               tau_state=(tl.tau_grid, tl.log_tau_prior, tl.log_extra))
+        from .rescale import model_claims, natural_timeline
+
+        fit, smoothed, filtered = fit_timeline(
+            self.model, model_claims(self), tl.options, level=self.level if level is None else _check_level(level),
+            dates=extra or None, quantities=[i], keep_mass=True, tau_state=(tl.tau_grid, tl.log_tau_prior, tl.log_extra))
+        if self.exponent is not None:
+            fit = natural_timeline(fit, self.exponent, [i])
+        return i, (fit, smoothed, filtered)
 
     def trajectory(self, quantity: str, dates: Any = None, level: float | None = None) -> Table:
         """The value of one quantity over time (needs ``fuse(..., dynamics="drift")``).
@@ -562,11 +575,11 @@ class FusionResult:
         if scale == "log":
             mode = float(np.exp(x[np.argmax(p * np.exp(-x))]))
         else:
-            mode = float(x[np.argmax(p)])
+            mode = float(np.ldexp(x[np.argmax(p)], self._k(i)))
         return Estimate(
             quantity=str(quantity), mean=row["mean"], median=row["median"], mode=mode, sd=row["sd"],
             low=row["low"], high=row["high"], level=self.level, scale=scale, unit=self.estimates["unit"][i],
-            posterior=smoothed, index=j,
+            posterior=smoothed, index=j, exponent=self._k(i),
         )
 
     def agreement(self, quantity: str):
@@ -635,7 +648,10 @@ class FusionResult:
 
         if int(top) != top or top < 1:
             raise ValueError("`top` must be a positive integer.")
-        return conflict_report(self, self._qindex(quantity), int(top))
+        i = self._qindex(quantity)
+        c = conflict_report(self, i, int(top))
+        k2 = 2 * self._k(i)  # τ² of a rescaled quantity, back in natural units
+        return attrs.evolve(c, tau2=float(np.ldexp(c.tau2, k2)), tau2_ci=tuple(float(np.ldexp(v, k2)) for v in c.tau2_ci)) if k2 else c
 
     def source_agreement(self):
         """Source × source agreement over shared quantities, with the number of shared quantities.

@@ -126,7 +126,9 @@ def claim_statuses(result) -> dict[str, np.ndarray]:
     """The columns ``p_statement_prior, holds, evidence_ratio, evidence`` of a :class:`FusionResult`'s claims."""
     cs = result.claimset
     est, q = result.estimates, cs.quantity
-    prior_prob = statement_prior_probability(cs, result.model)
+    from .rescale import model_claims
+
+    prior_prob = statement_prior_probability(model_claims(result), result.model)
     holds = holds_words(cs.lower_bound, cs.upper_bound, np.asarray(est["low"], float)[q],
                         np.asarray(est["high"], float)[q], prior_prob)
     rel_prior = np.asarray(result.sources["reliability_prior"], dtype=float)[cs.source]
