@@ -204,7 +204,8 @@ def fuse(
     p_ex_ev[model.claim] = fitted.exact
     p_exact = p_ex_ev[cs.evidence]
     result = FusionResult(
-        estimates=rescale.natural_columns(_estimates_table(mcs, post, level), k, _NATURAL_ESTIMATES),
+        estimates=_with_bounds(rescale.natural_columns(_estimates_table(mcs, post, level), k, _NATURAL_ESTIMATES),
+                               cs, model, post, quantity_priors),
         claims=_claims_table(cs, p_acc, p_exact),
         sources=_sources_table(cs, priors, p_acc, p_exact, layout, params, src_fit, level, k),
         level=level,
@@ -224,7 +225,8 @@ def fuse(
     if not diagnostics:
         return result
     result = with_agreement(result, acc_model)  # agreement and conflict columns (credscore.agreement)
-    return attrs.evolve(result, estimates=rescale.natural_columns(result.estimates, k, ("tau2",), power=2))
+    with np.errstate(over="ignore"):  # a variance beyond the float range (magnitudes over ~1e154) is inf
+        return attrs.evolve(result, estimates=rescale.natural_columns(result.estimates, k, ("tau2",), power=2))
 
 
 def _should_learn(learn: bool | str, cs: ClaimSet) -> bool:
@@ -276,6 +278,14 @@ def _estimates_table(cs: ClaimSet, post, level: float) -> Table:
         "grid_attempts": post.attempts,
         "resolved": post.resolved,
     })
+
+
+def _with_bounds(estimates: Table, cs: ClaimSet, model, post, quantity_priors) -> Table:
+    """The estimates with ``bound_side, bound, p_bound, limit`` (quantities known only by bounds:
+    :mod:`credscore.bounds`)."""
+    from .bounds import bound_columns
+
+    return Table({**estimates.data, **bound_columns(cs, model, post, quantity_priors)})
 
 
 def _claims_table(cs: ClaimSet, p_acc: np.ndarray, p_exact: np.ndarray) -> Table:

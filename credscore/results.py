@@ -160,6 +160,8 @@ class Table:
         names: list[str] = []
         hidden: list[str] = []
         for c in self.columns:
+            if c in BOUND_COLUMNS and "bound_side" in self.data and not any(self.data["bound_side"]):
+                continue  # no quantity is known only by bounds
             if claims and c == "kind":
                 names.append("stated")
             if c in DETAIL_COLUMNS or (claims and c in CLAIM_DETAIL):
@@ -203,7 +205,9 @@ def _py(x: Any) -> Any:
 #: ``mode`` is here because on a log scale with a wide posterior the mode in natural units
 #: sits far below the median (15 beside a median of 1,900) and reads as a contradiction.
 DETAIL_COLUMNS = frozenset({"scale", "level", "mode", "log_evidence", "grid_attempts", "resolved", "Q", "I2", "H2",
-                            "tau2", "filtered_mean"})
+                            "tau2", "filtered_mean", "bound_side", "bound", "p_bound", "limit"})
+#: Columns of quantities known only by bounds (:mod:`credscore.bounds`): not named when empty.
+BOUND_COLUMNS = frozenset({"bound_side", "bound", "p_bound", "limit"})
 #: Raw claim columns summarised by the ``stated`` column of a claims table's text.
 CLAIM_DETAIL = frozenset({"kind", "value", "low", "high"})
 #: What the heterogeneity columns mean (printed under a detailed table).
@@ -216,6 +220,7 @@ HETEROGENEITY_NOTE = (
 PROBABILITY_COLUMNS = frozenset({
     "p_accurate", "p_wild", "reliability", "reliability_prior", "reliability_low", "reliability_high",
     "mean_p_accurate", "consensus_agreement", "share_agreeing", "conflict", "agreement", "p_exact", "exact_share",
+    "p_bound",
 })
 #: Columns printed as signed diagnostics (two decimals, with a sign).
 SIGNED_COLUMNS = frozenset({"residual", "influence"})
@@ -263,10 +268,13 @@ def _estimate_cells(t: "Table", name: str, prefix: str, rows: np.ndarray) -> lis
                                        np.asarray(d[prefix + "sd"], float)[rows], lo, hi, level)
         else:  # a mean without its sd cannot be judged
             shown[:] = False
+    side = d["bound_side"][rows] if prefix == "" and "bound_side" in d else np.full(len(rows), None)
     out = []
     for k in range(len(rows)):
         v = _finite(x[k])
-        if v is None:
+        if side[k] is not None:  # known only by bounds: the bound and the limit, no invented median
+            out.append(_bound_cell(kind, side[k], float(d["bound"][rows[k]]), float(d["limit"][rows[k]])))
+        elif v is None:
             out.append("")
         elif not shown[k]:
             out.append("heavy tail")
@@ -277,6 +285,19 @@ def _estimate_cells(t: "Table", name: str, prefix: str, rows: np.ndarray) -> lis
         else:
             out.append(_render(v, _place_beside(v, _interval_place(_finite(lo[k]), _finite(hi[k])))))
     return out
+
+
+def _bound_cell(kind: str, side: str, bound: float, limit: float) -> str:
+    """The estimate cell ``kind`` of a quantity known only by a bound (:mod:`credscore.bounds`)."""
+    from .formatting import format_number
+
+    if kind == "median":
+        return ("≥ " if side == "lower" else "≤ ") + format_number(bound)
+    if kind not in ("low", "high"):
+        return ""
+    if (kind == "low") == (side == "lower"):
+        return format_number(bound)
+    return format_number(limit) if np.isfinite(limit) else "no limit"
 
 
 def _fmt_cell(x: Any, floatfmt: str | None, name: str = "") -> str:
@@ -340,6 +361,12 @@ class Estimate:
     _index: int = attrs.field(alias="index")
     #: the posterior's units are 2**exponent natural units (:mod:`credscore.rescale`)
     _exponent: int = attrs.field(alias="exponent", default=0)
+    #: a quantity known only by bounds (:mod:`credscore.bounds`): ``'lower'`` or ``'upper'``, the
+    #: strongest bound, the probability that it holds and the known end on its open side
+    bound_side: str | None = None
+    bound: float = math.nan
+    p_bound: float = math.nan
+    limit: float = math.nan
 
     def interval(self, level: float | None = None, kind: str = "eti") -> tuple[float, float]:
         """Credible interval of the value.
@@ -392,6 +419,10 @@ class Estimate:
         """
         from .formatting import format_estimate_parts, format_number, moments_meaningful
 
+        if self.bound_side is not None:
+            from .bounds import format_bound
+
+            return f"Estimate({self.quantity!r}: {format_bound(self.bound_side, self.bound, self.limit, self.p_bound, self.unit)})"
         unit = f" {self.unit}" if self.unit else ""
         med, lo, hi = format_estimate_parts(self.median, self.low, self.high)
         text = f"Estimate({self.quantity!r}: median {med}{unit}, {self.level:.0%} interval [{lo}, {hi}]"
@@ -492,6 +523,7 @@ class FusionResult:
             quantity=str(quantity), mean=row["mean"], median=row["median"], mode=row["mode"], sd=row["sd"],
             low=row["low"], high=row["high"], level=self.level, scale=row["scale"], unit=row["unit"],
             posterior=self.posterior, index=i, exponent=self._k(i),
+            **{c: row[c] for c in ("bound_side", "bound", "p_bound", "limit") if c in row},
         )
 
     # ------------------------------------------------------------ drift (credscore.timeline)
@@ -742,8 +774,13 @@ class FusionResult:
             e = self.estimates.row(i)
             n, n_stmt = e["n_claims"], e["n_statements"]
             repeats = f" ({n_stmt} distinct, {plural(n - n_stmt, 'relayed repeat')})" if n_stmt < n else ""
-            lines.append(f"{e['quantity']}: {format_estimate(e['median'], e['low'], e['high'], e['unit'])}, "
-                         f"from {plural(n, 'claim')}{repeats}")
+            if e.get("bound_side") is not None:  # known only by bounds (credscore.bounds)
+                from .bounds import format_bound
+
+                answer = format_bound(e["bound_side"], e["bound"], e["limit"], e["p_bound"], e["unit"])
+            else:
+                answer = format_estimate(e["median"], e["low"], e["high"], e["unit"])
+            lines.append(f"{e['quantity']}: {answer}, from {plural(n, 'claim')}{repeats}")
             all_idx = np.flatnonzero(q_of_claim == e["quantity"])
             for j in all_idx[:max_claims]:
                 c = self.claims.row(int(j))

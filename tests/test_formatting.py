@@ -206,8 +206,9 @@ def test_summary_reads_as_people_write(seed):
     assert format_estimate(e.median, e.low, e.high, "soldiers") in text
     e = seed.estimate("nk_annual_payment_usd")
     line = next(x for x in text.splitlines() if x.startswith("nk_annual_payment_usd:"))
-    assert line.startswith("nk_annual_payment_usd: " + format_estimate(e.median, e.low, e.high, "USD/year"))
-    assert "million" in line and "billion" in line
+    # a lone "up to 115 million" is shown as the bound it is (issue 14 item 17), in words, not "1.15e+08"
+    assert line.startswith("nk_annual_payment_usd: ≤ 115 million USD/year (p = ")
+    assert "billion" not in line
 
 
 def test_summary_max_claims_counts_the_rest(seed):
