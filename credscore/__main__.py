@@ -175,19 +175,24 @@ def _demo(args: argparse.Namespace) -> int:
     claims, priors = load_seed_case()
     print("The seed case: claims about North Korean troops in Russia, Oct-Nov 2024 (5 news articles).")
     print("Sources carry Admiralty-graded reliability priors; see credscore/datasets/seed_case/README.md.\n")
-    result = fuse(claims, priors, level=args.level)
+    from .timeline import Drift
+
+    # the troop count may grow (monotone); whether each value drifts is the data's choice, and dated
+    # claims of a drifting quantity are judged against the value at their own dates (credscore.dynamics)
+    result = fuse(claims, priors, level=args.level, dynamics=Drift(monotone=[_DEMO_TRAJECTORY], auto=True),
+                  dates=["2024-10-01", "2024-11-30"])
     print(result.summary())
     print(conflicts_text(result))
-    print(_trajectory(claims, priors, args.level))
+    print(_trajectory(result, args.level))
     return 0
 
 
-def _trajectory(claims, priors, level: float) -> str:
-    """The troop count over time: a monotone drift fit (credscore.timeline), early October to late November."""
-    from .timeline import Drift
+_DEMO_TRAJECTORY = "nk_troops_in_russia"
 
-    q = "nk_troops_in_russia"
-    res = fuse(claims, priors, level=level, dynamics=Drift(monotone=[q]), dates=["2024-10-01", "2024-11-30"])
+
+def _trajectory(res, level: float) -> str:
+    """The troop count over time: a monotone drift fit (credscore.timeline), early October to late November."""
+    q = _DEMO_TRAJECTORY
     t = res.trajectory(q)
     tau = res.timeline.quantities["drift_scale"][res.claimset.quantity_index(q)]
     lines = [f"Trajectory of {q} (monotone random walk in log space, learned drift scale {tau:.3f}/sqrt(day);",
@@ -253,7 +258,11 @@ def conflict_pairs(result, quantity: str, threshold: float | None = None) -> lis
     iu, ju = np.triu_indices(len(keep), 1)
     v = np.asarray(A.values)[keep[iu], keep[ju]]
     pw = np.asarray(c["p_wild"], dtype=float)[idx[keep]]
-    bad = np.flatnonzero(v < threshold)
+    bad = v < threshold
+    if "judged_at" in c:  # a value that drifts: claims of different dates do not contradict each other by that
+        at = np.asarray(c["judged_at"], dtype=object)[idx[keep]]
+        bad &= np.array([x is None or y is None or x == y for x, y in zip(at[iu], at[ju])], dtype=bool)
+    bad = np.flatnonzero(bad)
     gap = np.abs(pw[iu[bad]] - pw[ju[bad]])
     order = bad[np.lexsort((-gap, v[bad]))]
     out = []
@@ -283,6 +292,9 @@ def conflicts_text(result, top: int = 5) -> str:
     found.sort(key=lambda t: (t[1][0]["agreement"], -len(t[1])))
     lines = ["Conflicts: claims that cannot both be true (agreement below 0.2, where 0 = irreconcilable and",
              "1 = identical: the overlap of what the two claims allow; see credscore.agreement)", ""]
+    if "dynamics" in e and np.any(np.asarray(e["dynamics"]) == "drift"):
+        lines[1] += ";"
+        lines.insert(2, "claims of different dates about a value that changes over time are not compared")
     if not found:
         lines.append("No conflicting claims.")
     for q, pairs, log in found:
@@ -386,14 +398,15 @@ def _learn(value: str):
 def _dynamics(args: argparse.Namespace):
     from .timeline import Drift
 
-    if not (args.drift or args.drift_scale is not None or args.monotone or args.shared_drift):
+    auto = getattr(args, "auto_drift", False)
+    if not (args.drift or auto or args.drift_scale is not None or args.monotone or args.shared_drift):
         if args.dates:
             raise CLIError("`--dates` needs the drift model (--drift).")
         return "static"
     monotone = False
     if args.monotone:
         monotone = True if args.monotone == "all" else [m.strip() for m in args.monotone.split(",") if m.strip()]
-    return Drift(scale=args.drift_scale, shared=args.shared_drift, monotone=monotone)
+    return Drift(scale=args.drift_scale, shared=args.shared_drift, monotone=monotone, auto=auto)
 
 
 def _fuse(args: argparse.Namespace) -> int:
@@ -536,6 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"grid points of the robust pass (default {DEFAULT_ROBUST_GRID_SIZE})")
     g = f.add_argument_group("change over time (drift model, needs dated claims)")
     g.add_argument("--drift", action="store_true", help="let each value follow a random walk over the claims' dates")
+    g.add_argument("--auto-drift", action="store_true",
+                   help="let the data choose, per quantity, a drifting or a fixed value (Bayes factor; the choice "
+                   "is printed); dated claims of a drifting quantity are judged at their dates")
     g.add_argument("--drift-scale", type=float, default=None, metavar="TAU",
                    help="fixed drift scale per sqrt(day) in model units (default: learned; implies --drift)")
     g.add_argument("--shared-drift", action="store_true", help="one drift scale for all quantities (implies --drift)")

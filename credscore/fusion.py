@@ -197,31 +197,48 @@ def fuse(
     post, acc_model, model = fitted.posterior, fitted.accurate, fitted.model
 
     # per input claim: its evidence claim's probability of being accurate (exact or noisy) and exact
-    p_acc_ev = np.empty(len(cs))
-    p_acc_ev[model.claim] = acc_model
-    p_acc = p_acc_ev[cs.evidence]
-    p_ex_ev = np.empty(len(cs))
-    p_ex_ev[model.claim] = fitted.exact
-    p_exact = p_ex_ev[cs.evidence]
+    ev_pos = np.empty(len(cs), dtype=np.int64)
+    ev_pos[model.claim] = np.arange(len(model.claim))
+    ev_pos = ev_pos[cs.evidence]  # the model position of each input claim's evidence
+    p_acc, p_exact = acc_model[ev_pos], fitted.exact[ev_pos]
+    estimates = _with_bounds(rescale.natural_columns(_estimates_table(mcs, post, level), k, _NATURAL_ESTIMATES),
+                             cs, model, post, quantity_priors)
+    sources = _sources_table(cs, priors, p_acc, p_exact, layout, params, src_fit, level, k)
+    timeline, at_date = None, None
+    if drift is not None:  # drifting truths (credscore.timeline); dated claims judged at their dates
+        from .dynamics import judge_at_dates
+
+        judged = judge_at_dates(model, mcs, drift, acc_model, level=level, dates=dates)
+        timeline = rescale.natural_timeline(judged.timeline, k)
+        acc_model = judged.accurate
+        p_acc = acc_model[ev_pos]
+        at_date = judged.drifting[cs.quantity]  # claims judged against their own date's value
+        point = np.where(at_date, judged.timeline.claim_point[ev_pos], -1)
+        estimates = Table({**estimates.data, "dynamics": np.where(judged.drifting, "drift", "static").astype(object),
+                           "drift_log_bf": judged.log_bf})
+    claims_t = _claims_table(cs, p_acc, p_exact)
+    if at_date is not None:
+        dates_col = np.array(list(timeline.points["date"]) + [None], dtype=object)[point]
+        claims_t = Table({**claims_t.data, "judged_at": dates_col})
     result = FusionResult(
-        estimates=_with_bounds(rescale.natural_columns(_estimates_table(mcs, post, level), k, _NATURAL_ESTIMATES),
-                               cs, model, post, quantity_priors),
-        claims=_claims_table(cs, p_acc, p_exact),
-        sources=_sources_table(cs, priors, p_acc, p_exact, layout, params, src_fit, level, k),
+        estimates=estimates,
+        claims=claims_t,
+        sources=sources,
         level=level,
         claimset=cs,
         posterior=post,
         model=model,
         learning=info,
         dependence_scores=None if dep is None else Dependence(cs.sources.astype(object), *dep[:3]),
+        timeline=timeline,
         exponent=k,
     )
-    result = _with_statuses(result)  # holds / evidence words per claim (credscore.statuses)
-    if drift is not None:  # drifting truths (credscore.timeline), on the fitted model
-        from .timeline import fit_timeline
-
-        tl = fit_timeline(model, mcs, drift, level=level, dates=dates)
-        result = attrs.evolve(result, timeline=rescale.natural_timeline(tl, k))
+    interval = None
+    if at_date is not None and at_date.any():  # the interval of each claim's own date where its quantity drifts
+        low, high = (np.asarray(result.estimates[c], float)[cs.quantity] for c in ("low", "high"))
+        tl_low, tl_high = (np.append(np.asarray(timeline.points[c], float), np.nan)[point] for c in ("low", "high"))
+        interval = (np.where(at_date, tl_low, low), np.where(at_date, tl_high, high))
+    result = _with_statuses(result, interval)  # holds / evidence words per claim (credscore.statuses)
     if not diagnostics:
         return result
     result = with_agreement(result, acc_model)  # agreement and conflict columns (credscore.agreement)
@@ -308,13 +325,14 @@ def _claims_table(cs: ClaimSet, p_acc: np.ndarray, p_exact: np.ndarray) -> Table
     })
 
 
-def _with_statuses(result: FusionResult) -> FusionResult:
+def _with_statuses(result: FusionResult, interval=None) -> FusionResult:
     """The result with the claims' ``p_statement_prior, holds, evidence_ratio, evidence`` columns
-    (:mod:`credscore.statuses`): whether what each claim states holds given the estimate, and how
-    the data moved its probability of being accurate from its source's prior reliability."""
+    (:mod:`credscore.statuses`): whether what each claim states holds given the estimate (or, with
+    ``interval``, per claim the interval it is judged against), and how the data moved its
+    probability of being accurate from its source's prior reliability."""
     from .statuses import claim_statuses
 
-    claims = Table({**result.claims.data, **claim_statuses(result)})
+    claims = Table({**result.claims.data, **claim_statuses(result, interval)})
     return attrs.evolve(result, claims=claims)
 
 

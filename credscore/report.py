@@ -256,8 +256,13 @@ def _conflict_html(result, quantity: str, top: int, log: bool) -> str:
 
     c = result.conflict(quantity, top=top)
     pairs = conflict_pairs(result, quantity)
+    drifts = "dynamics" in result.estimates and \
+        result.estimates["dynamics"][result.claimset.quantity_index(quantity)] == "drift"
     if not pairs:
         words = "The claims agree: no two of them contradict each other."
+        if drifts:
+            words = ("The claims agree: no two claims of the same date contradict each other (the value changes "
+                     "over time; each claim is judged against the value at its own date).")
     else:
         words = (f"{plural(len(pairs), 'pair')} of claims cannot both be true (agreement below {AGREE_AT:g} on a "
                  "scale where 0 means irreconcilable and 1 identical).")
@@ -662,8 +667,10 @@ def run_report(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with Progress(f"fusing {len(claims):,} claims"):
+                # dated twice without --drift: the data choose, per quantity, drifting or fixed (credscore.dynamics)
                 result = fuse(claims, priors, level=args.level,
-                              dynamics=Drift(monotone=monotone) if drift else "static")
+                              dynamics=Drift(monotone=monotone, auto=not (args.drift or args.monotone))
+                              if drift else "static")
             with Progress("drawing the report"):
                 title = args.title or f"credscore report: {Path(args.file).name}"
                 page = to_html(result, title=title, plots=False if args.no_plots else None)

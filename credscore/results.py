@@ -781,6 +781,8 @@ class FusionResult:
             else:
                 answer = format_estimate(e["median"], e["low"], e["high"], e["unit"])
             lines.append(f"{e['quantity']}: {answer}, from {plural(n, 'claim')}{repeats}")
+            if e.get("dynamics") is not None and np.isfinite(e.get("drift_log_bf", math.nan)):
+                lines.append("    " + self._dynamics_note(i, e))
             all_idx = np.flatnonzero(q_of_claim == e["quantity"])
             for j in all_idx[:max_claims]:
                 c = self.claims.row(int(j))
@@ -793,6 +795,25 @@ class FusionResult:
                 lines.append(f"    ... ({plural(len(all_idx) - max_claims, 'more claim')})")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
+
+    def _dynamics_note(self, i: int, e: dict) -> str:
+        """What the drift check chose for quantity ``i`` (:mod:`credscore.dynamics`), in words."""
+        from .formatting import format_estimate
+
+        bf = e.get("drift_log_bf", math.nan)
+        auto = bool(getattr(self.timeline.options, "auto", False))
+        if e["dynamics"] != "drift":
+            return f"(a fixed value: the data do not favour a drifting one, Bayes factor {math.exp(bf):.2f})"
+        why = f"chosen by the data, Bayes factor {math.exp(bf):.1f} over a fixed value" if auto else "drift model"
+        rows = self.timeline.rows_of(i)
+        pts = self.timeline.points
+        last = rows.stop - 1
+        dated = [j for j in range(rows.start, rows.stop) if pts["date"][j] is not None and pts["n_claims"][j] > 0]
+        if dated:
+            last = dated[-1]
+        latest = format_estimate(pts["median"][last], pts["low"][last], pts["high"][last], e["unit"])
+        return (f"(the value changes over time ({why}): each claim is judged against the value at its own date; "
+                f"on {pts['date'][last]}: {latest})")
 
     # ------------------------------------------------------------ plots (credscore.plotting, needs matplotlib)
     def plot_forest(self, quantity: str, **kwargs: Any):

@@ -122,15 +122,20 @@ def evidence_words(p_accurate: np.ndarray, prior: np.ndarray) -> tuple[np.ndarra
     return ratio, words
 
 
-def claim_statuses(result) -> dict[str, np.ndarray]:
-    """The columns ``p_statement_prior, holds, evidence_ratio, evidence`` of a :class:`FusionResult`'s claims."""
+def claim_statuses(result, interval=None) -> dict[str, np.ndarray]:
+    """The columns ``p_statement_prior, holds, evidence_ratio, evidence`` of a :class:`FusionResult`'s claims.
+
+    ``interval``: per claim, the (low, high) credible interval it is judged against (default: its
+    quantity's; a drifting quantity's claims are judged at their dates, :mod:`credscore.dynamics`).
+    """
     cs = result.claimset
     est, q = result.estimates, cs.quantity
+    if interval is None:
+        interval = (np.asarray(est["low"], float)[q], np.asarray(est["high"], float)[q])
     from .rescale import model_claims
 
     prior_prob = statement_prior_probability(model_claims(result), result.model)
-    holds = holds_words(cs.lower_bound, cs.upper_bound, np.asarray(est["low"], float)[q],
-                        np.asarray(est["high"], float)[q], prior_prob)
+    holds = holds_words(cs.lower_bound, cs.upper_bound, interval[0], interval[1], prior_prob)
     rel_prior = np.asarray(result.sources["reliability_prior"], dtype=float)[cs.source]
     ratio, words = evidence_words(np.asarray(result.claims["p_accurate"], float), rel_prior)
     return {"p_statement_prior": prior_prob, "holds": holds, "evidence_ratio": ratio, "evidence": words}

@@ -127,6 +127,13 @@ class Drift:
     prior_scale : float, optional
         Scale of the half-Cauchy prior on τ (model units per √day); default:
         the quantity's median claim error scale (per √day).
+    auto : bool
+        Let the data choose, per quantity, between a value that drifts and
+        one that does not, by the Bayes factor of the drift model (averaged
+        over τ) against τ = 0 on the same grid: a truth-free check (Kass &
+        Raftery 1995, "Bayes factors", *JASA* 90(430)). ``fuse(...,
+        dynamics="auto")`` means ``Drift(auto=True)``. Claims of a quantity
+        whose value drifts are judged against its value at their own dates.
 
     Examples
     --------
@@ -144,6 +151,7 @@ class Drift:
     grid_size: int = DEFAULT_TIMELINE_GRID
     n_scales: int = DEFAULT_N_SCALES
     prior_scale: float | None = None
+    auto: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.scale is not None and not (isinstance(self.scale, (int, float)) and math.isfinite(self.scale)
@@ -165,12 +173,14 @@ class Drift:
 
     @classmethod
     def coerce(cls, dynamics: Any) -> "Drift | None":
-        """None for ``"static"``, a :class:`Drift` for ``"drift"`` or a Drift; else a ValueError."""
+        """None for ``"static"``, a :class:`Drift` for ``"drift"`` (``auto=True`` for ``"auto"``) or a Drift;
+        else a ValueError."""
         if isinstance(dynamics, Drift):
             return dynamics
-        if isinstance(dynamics, str) and dynamics in ("static", "drift"):
-            return None if dynamics == "static" else cls()
-        raise ValueError(f"`dynamics` must be 'static', 'drift' or a credscore.timeline.Drift; got {dynamics!r}.")
+        if isinstance(dynamics, str) and dynamics in ("static", "drift", "auto"):
+            return None if dynamics == "static" else cls(auto=dynamics == "auto")
+        raise ValueError("`dynamics` must be 'static', 'drift', 'auto' or a credscore.timeline.Drift; "
+                         f"got {dynamics!r}.")
 
 
 # ---------------------------------------------------------------- posteriors on uniform grids
@@ -330,6 +340,11 @@ class Timeline:
     log_extra: np.ndarray
     monotone: np.ndarray
     extra_days: np.ndarray
+    #: per model claim (position in the model): the row of :attr:`points` at its date (-1: not fitted)
+    claim_point: np.ndarray | None = None
+    #: per model claim: P(accurate | all claims) under the drift model, judged at its date
+    #: (``fit_timeline(..., accuracy=True)``; NaN where not fitted)
+    claim_accurate: np.ndarray | None = None
 
     def rows_of(self, i: int) -> slice:
         """Rows of :attr:`points` of quantity ``i``."""
@@ -430,6 +445,7 @@ def fit_timeline(
     quantities: Iterable[int] | None = None,
     tau_state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     keep_mass: bool = False,
+    accuracy: bool = False,
 ):
     """Fit the drift model to every quantity (or to ``quantities``): filtered and smoothed trajectories.
 
@@ -452,6 +468,12 @@ def fit_timeline(
         one quantity with other dates keeps its learned drift weights).
     keep_mass : bool
         Also return the smoothed and filtered histograms (a :class:`TimePosterior` each).
+    accuracy : bool
+        Also compute each claim's probability of being accurate given all the
+        claims, judged against the value at its own date
+        (``Timeline.claim_accurate``): the smoothed posterior of its date's
+        state times the probability that the claim is accurate given that
+        state, summed over the grid.
 
     Returns
     -------
@@ -500,7 +522,7 @@ def fit_timeline(
     def run(qb, log_w_extra, smooth):
         return _fit_batch(model, qb, starts, td, rows, pos, tau_grid[qb], log_prior_tau[qb] + log_w_extra,
                           mono[qb], G, level, logq[qb], learn_filtered=learned and not opt.shared,
-                          smooth=smooth, keep_mass=keep_mass)
+                          smooth=smooth, keep_mass=keep_mass, accuracy=accuracy)
 
     batches = list(_batches(qsel, n_t, tau_grid.shape[1], G))
     if learned and opt.shared and tau_state is None:  # phase 1: every quantity's evidence per τ
@@ -518,8 +540,11 @@ def fit_timeline(
     log_ev = np.full(nq, np.nan)
     masses = {"smoothed": [None] * npts, "filtered": [None] * npts} if keep_mass else None
     lo_row, h_row = np.empty(npts), np.empty(npts)
+    claim_acc = np.full(len(model.claim), np.nan) if accuracy else None
     for qb in batches:
         out = run(qb, log_extra[qb], smooth=True)
+        if accuracy:
+            claim_acc[out["claim_rows"]] = out["claim_accurate"]
         p = (starts[qb][:, None] + np.arange(n_t[qb[0]])).ravel()
         for k in cols:
             cols[k][p] = out[k].ravel()
@@ -555,9 +580,11 @@ def fit_timeline(
     counts = np.zeros(nq, dtype=np.int64)
     counts[qsel] = n_t[qsel]
     full_starts[1:] = np.cumsum(counts)
+    claim_point = np.full(len(model.claim), -1, dtype=np.int64)
+    claim_point[rows] = np.cumsum(sel_pts)[pos] - 1  # rows of the selected points
     tl = Timeline(points=points, quantities=quants, level=level, options=opt, starts=full_starts,
                   days=td[sel_pts], tau_grid=tau_grid, log_tau_prior=log_prior_tau, log_extra=log_extra,
-                  monotone=mono, extra_days=extra)
+                  monotone=mono, extra_days=extra, claim_point=claim_point, claim_accurate=claim_acc)
     if not keep_mass:
         return tl
     sm = TimePosterior(lo_row[sel_pts], h_row[sel_pts], np.array([m for m, s in zip(masses["smoothed"], sel_pts) if s]))
@@ -576,7 +603,7 @@ def _batches(qsel, n_t, k, g):
 
 
 def _fit_batch(model, qb, starts, td, rows, pos, taus, log_w, mono, G, level, logq, *, learn_filtered, smooth,
-               keep_mass):
+               keep_mass, accuracy=False):
     B = len(qb)
     T = int(starts[qb[0] + 1] - starts[qb[0]])
     K = taus.shape[1] if T > 1 else 1
@@ -656,6 +683,14 @@ def _fit_batch(model, qb, starts, td, rows, pos, taus, log_w, mono, G, level, lo
     # ---- summaries
     probs = np.array([0.5, (1 - level) / 2, (1 + level) / 2])
     out: dict[str, Any] = {"logz": logz, "tau": tau_hat, "log_evidence": log_evidence}
+    if accuracy:  # P(claim accurate | all claims) = Σ_x p(x_t | all) P(accurate | x_t, claim), at its date t
+        flat = smo.reshape(B * T, G)
+        acc = np.empty(len(r_b))
+        for c in range(0, len(r_b), chunk):
+            rr, ss = r_b[c : c + chunk], slot[c : c + chunk]
+            _, a = log_terms(model, rr, x[owner[c : c + chunk]])
+            acc[c : c + chunk] = np.sum(flat[ss] * a, axis=1)
+        out["claim_rows"], out["claim_accurate"] = r_b, np.clip(acc, 0.0, 1.0)
     rep = lambda a: np.repeat(a, T)  # noqa: E731
     xs = np.repeat(x, T, axis=0)
     for name, mass in (("", smo.reshape(B * T, G)), ("filtered_", filt.reshape(B * T, G))):

@@ -257,10 +257,10 @@ def test_bad_claims_file_message(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- item 19: the conflicts in words
-def test_demo_lists_real_conflicts_first_in_words(capsys):
-    code, out, _ = run(capsys, "demo")
-    assert code == 0
-    section = out[out.index("Conflicts:"):out.index("Trajectory")]
+def test_conflicts_list_real_conflicts_first_in_words():
+    # the static fit of the seed case (the demo now judges the dated troop claims at their dates, where
+    # 1,500 on 18 October no longer conflicts with November's 11,000: test_demo_judges_claims_at_their_dates)
+    section = cli.conflicts_text(credscore.fuse(*credscore.datasets.load_seed_case()))
     lines = [ln for ln in section.splitlines() if ln.startswith("  ")]
     first, verdict = lines[0], lines[1]
     assert first.startswith("  NIS (South Korea) (row 12) says 1,500; ")
@@ -270,6 +270,27 @@ def test_demo_lists_real_conflicts_first_in_words(capsys):
     assert verdict.startswith("    The data believe ") and "against 0.99 for NIS (South Korea)" in verdict
     assert "agreement 1.00" not in section
     assert "No conflicting claims about: nk_troops_potential." in section
+
+
+def test_demo_judges_claims_at_their_dates(capsys):
+    """Issue 14 item 16: the troop count drifts (the data's choice, printed), and the 1,500 stated on
+    18 October is judged against the trajectory's value on that date, not called wild."""
+    code, out, _ = run(capsys, "demo")
+    assert code == 0
+    troops = out[out.index("nk_troops_in_russia: "):out.index("nk_casualties_oct3")]
+    assert "(the value changes over time (chosen by the data, Bayes factor " in troops
+    nis = next(ln for ln in troops.splitlines() if "1,500" in ln and "NIS" in ln)
+    assert nis.split()[0] == "holds" and "wild" not in nis
+    p = float(nis.split("p=")[1].split()[0])
+    assert p > 0.5  # was 0.01 against the static estimate
+    assert "(a fixed value: the data do not favour a drifting one, Bayes factor" in out  # nk_troops_potential
+    section = out[out.index("Conflicts:"):out.index("Trajectory")]
+    assert "claims of different dates about a value that changes over time are not compared" in section
+    assert "NIS (South Korea) (row 12) says 1,500" not in section
+    trajectory = out[out.index("Trajectory"):]
+    row = next(ln for ln in trajectory.splitlines() if ln.startswith("2024-10-18"))
+    low, high = (float(v.replace(",", "")) for v in row.split("[")[1].split("]")[0].split(", "))
+    assert low <= 1500 <= high  # the trajectory passes near the claim on its date
 
 
 def test_conflicts_text_cannot_tell_and_linear_difference():
