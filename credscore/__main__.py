@@ -38,25 +38,6 @@ class CLIError(ValueError):
 
 
 # ------------------------------------------------------------------ shared helpers
-def _number(x: float, digits: int = 3) -> str:
-    """A number for a reader: ``digits`` significant figures, thousands separators, no exponent below 1e15."""
-    try:
-        from .formatting import format_number  # the house rule, when present
-    except ImportError:
-        format_number = None
-    if format_number is not None:
-        return format_number(x, sig=digits)
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    mag = math.floor(math.log10(abs(x)))
-    if not -4 <= mag < 15:
-        return f"{x:.{digits - 1}e}"
-    decimals = max(0, digits - 1 - mag)
-    return f"{round(x, digits - 1 - mag):,.{decimals}f}"
-
-
 def _said(row: dict) -> str:
     """What a claim (a row of ``result.claims``) states, as it was written."""
     try:
@@ -211,21 +192,33 @@ def _trajectory(res, level: float) -> str:
 _TELL_APART = 0.25
 
 
-def _centre(row: dict, log: bool) -> float:
-    if row["kind"] == "range":
-        lo, hi = row["low"], row["high"]
-        return math.sqrt(lo * hi) if log and lo > 0 else (lo + hi) / 2
-    return row["value"]
+def claims_apart(a: dict, b: dict, log: bool) -> str:
+    """How far apart two claims' central numbers are, in words (a ratio on log quantities); ``""`` when a
+    centre is not finite. Shared by the conflicts text and the HTML report.
 
+    Examples
+    --------
+    >>> claims_apart({"kind": "point", "value": 1500}, {"kind": "point", "value": 11000}, True)
+    'a factor of 7.3 apart'
+    >>> claims_apart({"kind": "range", "low": 10, "high": 20}, {"kind": "point", "value": 90}, False)
+    '75 apart'
+    """
+    from .formatting import format_number
 
-def _apart(a: float, b: float, log: bool) -> str:
-    """How far apart two stated numbers are, in words."""
-    if log and a > 0 and b > 0:
-        r = max(a, b) / min(a, b)
-        if r < 2:
-            return f"{_number(100 * (r - 1), 2)}% apart"
-        return f"a factor of {_number(r, 2)} apart"
-    return f"{_number(abs(a - b), 2)} apart"
+    def centre(r: dict) -> float:
+        if r["kind"] == "range":
+            return math.sqrt(r["low"] * r["high"]) if log and r["low"] > 0 else 0.5 * (r["low"] + r["high"])
+        return float(r["value"])
+
+    x, y = centre(a), centre(b)
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return ""
+    if log and x > 0 and y > 0:
+        ratio = max(x, y) / min(x, y)
+        if ratio < 2:
+            return f"{format_number(100 * (ratio - 1), sig=2)}% apart"
+        return f"a factor of {format_number(ratio, sig=2)} apart"
+    return f"{format_number(abs(x - y), sig=2)} apart"
 
 
 def conflict_pairs(result, quantity: str, threshold: float | None = None) -> list[dict]:
@@ -302,9 +295,9 @@ def conflicts_text(result, top: int = 5) -> str:
         lines.append(f"{q}: {n} conflicting pair{'s' if n != 1 else ''} of claims")
         for p in pairs[:top]:
             a, b = (p["b"], p["a"]) if p["believed"] == "a" else (p["a"], p["b"])  # the doubted claim first
-            how = _apart(_centre(a, log), _centre(b, log), log)
+            how = claims_apart(a, b, log)
             lines.append(f"  {a['source']} (row {a['row']}) says {_said(a)}; {b['source']} (row {b['row']}) says "
-                         f"{_said(b)}: {how} (agreement {p['agreement']:.2f}).")
+                         f"{_said(b)}: {how + ' ' if how else ''}(agreement {p['agreement']:.2f}).")
             if p["believed"] is None:
                 lines.append(f"    The data cannot tell which is right: probability of being wild {a['p_wild']:.2f} "
                              f"for {a['source']}, {b['p_wild']:.2f} for {b['source']}.")
@@ -329,49 +322,31 @@ def read_quantity_priors(path: str) -> dict[str, QuantityPrior]:
         Naming the file, line and field of an unknown column, a bad number,
         a repeated quantity or an invalid prior.
     """
-    import csv
+    from .io import number_cell, read_csv_records
 
     out: dict[str, QuantityPrior] = {}
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
-        for h in header:
-            if h not in QUANTITY_PRIOR_FIELDS:
-                raise ClaimError(f"{path}: `{h}` is not a quantity-prior column; expected "
-                                 f"{', '.join(QUANTITY_PRIOR_FIELDS)}.", row=1, field=h, where="line")
-        if "quantity" not in header:
-            raise ClaimError(f"{path}: the header needs a `quantity` column.", row=1, field="quantity", where="line")
-        if len(set(header)) != len(header):
-            dup = next(h for h in header if header.count(h) > 1)
-            raise ClaimError(f"{path}: column `{dup}` appears twice.", row=1, field=dup, where="line")
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise ClaimError(f"{path}: {len(row)} values, the header has {len(header)}.", row=line, where="line")
-            rec = {h: cell.strip() for h, cell in zip(header, row)}
-            q = rec.pop("quantity")
-            if not q:
-                raise ClaimError(f"{path}: empty quantity.", row=line, field="quantity", where="line")
-            if q in out:
-                raise ClaimError(f"{path}: quantity {q!r} has a prior already.", row=line, field="quantity",
-                                 where="line")
-            kw = {}
-            for k, v in rec.items():
-                if v:
-                    try:
-                        kw[k] = float(v.replace(",", ""))
-                    except ValueError:
-                        raise ClaimError(f"{path}: could not be parsed as a number: {v!r}.", row=line, field=k,
-                                         where="line") from None
-            if not kw:
-                raise ClaimError(f"{path}: give `low`/`high` or `mean` and `sd`.", row=line, field="low", where="line")
-            try:
-                out[q] = QuantityPrior(**kw)
-            except ValueError as exc:
-                field = "mean" if "mean" in str(exc) or "sd" in str(exc) else "low"
-                raise ClaimError(f"{path}: {exc}", row=line, field=field, where="line") from None
+    f = f"{path}: "
+    rows = read_csv_records(path, QUANTITY_PRIOR_FIELDS, what="a quantity-prior column", strict=True, name_file=True)
+    if "quantity" not in rows.names:
+        raise ClaimError(f"{f}the header needs a `quantity` column.", row=rows.header_line, field="quantity",
+                         where="line")
+    for line, rec in rows:
+        rec = {h: cell.strip() for h, cell in rec.items()}
+        if not any(rec.values()):
+            continue
+        q = rec.pop("quantity")
+        if not q:
+            raise ClaimError(f"{f}empty quantity.", row=line, field="quantity", where="line")
+        if q in out:
+            raise ClaimError(f"{f}quantity {q!r} has a prior already.", row=line, field="quantity", where="line")
+        kw = {k: number_cell(v, line, k, f) for k, v in rec.items() if v}
+        if not kw:
+            raise ClaimError(f"{f}give `low`/`high` or `mean` and `sd`.", row=line, field="low", where="line")
+        try:
+            out[q] = QuantityPrior(**kw)
+        except ValueError as exc:
+            field = "mean" if "mean" in str(exc) or "sd" in str(exc) else "low"
+            raise ClaimError(f"{f}{exc}", row=line, field=field, where="line") from None
     return out
 
 
@@ -509,6 +484,26 @@ the intervals at --level, their mean width, and the fit time in seconds.
 """
 
 
+SCALE_HELP = ("log, linear or auto (default: log when every number is positive) for every quantity, "
+              "or QUANTITY=SCALE (repeatable)")
+
+
+def add_claims_arguments(parser, inputs=None, model=None, *, file_help: str = "claims CSV",
+                         priors_help: str = "CSV of source priors (see SourcePriors.from_csv)",
+                         scale_help: str = SCALE_HELP,
+                         level_help: str = "credible level of the intervals (default 0.9)") -> None:
+    """The arguments of every command that reads a claims file: ``file``, ``--priors``, ``--scale``, ``--level``.
+
+    ``inputs`` and ``model`` are the argument groups that show ``--priors``/``--scale`` and ``--level`` in
+    the help (default: the parser itself).
+    """
+    parser.add_argument("file", help=file_help)
+    inputs = parser if inputs is None else inputs
+    inputs.add_argument("--priors", metavar="FILE", help=priors_help)
+    inputs.add_argument("--scale", action="append", metavar="SCALE", help=scale_help)
+    (parser if model is None else model).add_argument("--level", type=float, default=0.9, help=level_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``credscore`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -525,15 +520,12 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fuse", help="fuse the claims of a CSV file", description="Fuse the claims of a CSV file "
                        "into an estimate of every quantity (credscore.fuse).",
                        epilog=FUSE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    f.add_argument("file", help="claims CSV (columns below)")
     g = f.add_argument_group("inputs and priors")
-    g.add_argument("--priors", metavar="FILE", help="CSV of source priors (columns below)")
+    model = f.add_argument_group("model")
+    add_claims_arguments(f, g, model, file_help="claims CSV (columns below)",
+                         priors_help="CSV of source priors (columns below)")
     g.add_argument("--quantity-priors", metavar="FILE", help="CSV of priors on the true values (columns below)")
-    g.add_argument("--scale", action="append", metavar="SCALE",
-                   help="log, linear or auto (default: log when every number is positive) for every quantity, "
-                        "or QUANTITY=SCALE (repeatable)")
-    g = f.add_argument_group("model")
-    g.add_argument("--level", type=float, default=0.9, help="credible level of the intervals (default 0.9)")
+    g = model
     g.add_argument("--learn", choices=("auto", "yes", "no"), default="auto",
                    help="learn source reliability from track records (default auto: when a source states "
                         "more than one quantity)")
@@ -577,12 +569,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and score them against known truths: MAE, RMSE, interval coverage and "
                                    "width, time.",
                        epilog=COMPARE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    c.add_argument("file", help="claims CSV")
+    add_claims_arguments(c, priors_help="source priors CSV, for the credscore method", scale_help="as for fuse",
+                         level_help="level of the intervals (default 0.9)")
     c.add_argument("--truth", required=True, metavar="FILE", help="CSV of true values: quantity,value")
     c.add_argument("--methods", default="all", help="comma-separated method names (default: all registered)")
-    c.add_argument("--priors", metavar="FILE", help="source priors CSV, for the credscore method")
-    c.add_argument("--scale", action="append", metavar="SCALE", help="as for fuse")
-    c.add_argument("--level", type=float, default=0.9, help="level of the intervals (default 0.9)")
     c.add_argument("--out", metavar="FILE", help="also write the table as Markdown to this file")
     c.add_argument("--charts", metavar="DIR", help="directory for the charts (default: beside --out; "
                    "none without --out); needs matplotlib")

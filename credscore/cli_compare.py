@@ -7,7 +7,6 @@ prints the table.
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,41 +35,32 @@ def read_truth(path: Any, quantities: Any) -> tuple[np.ndarray, list[str]]:
         Naming the file and line of a missing column, a bad number or a
         quantity given twice.
     """
+    from .io import number_cell, read_csv_records
+
     index = {str(q): i for i, q in enumerate(quantities)}
     truth = np.full(len(index), np.nan)
     unknown: list[str] = []
     seen: dict[str, int] = {}
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
-        key = "quantity" if "quantity" in header else ("object" if "object" in header else None)
-        if key is None or "value" not in header:
-            raise ClaimError(f"{path}: a truth file needs the columns quantity,value (or object,value); "
-                             f"got {','.join(header) or 'an empty file'}.", row=1, where="line")
-        qi, vi = header.index(key), header.index("value")
-        for row in reader:
-            line = reader.line_num
-            if not any(c.strip() for c in row):
-                continue
-            if len(row) != len(header):
-                raise ClaimError(f"{path}: {len(row)} values, the header has {len(header)}.", row=line, where="line")
-            q, v = row[qi].strip(), row[vi].strip()
-            if q in seen:
-                raise ClaimError(f"{path}: quantity {q!r} has a truth already (line {seen[q]}).", row=line,
-                                 field=key, where="line")
-            seen[q] = line
-            try:
-                x = float(v.replace(",", ""))
-            except ValueError:
-                raise ClaimError(f"{path}: could not be parsed as a number: {v!r}.", row=line, field="value",
-                                 where="line") from None
-            if not np.isfinite(x):
-                raise ClaimError(f"{path}: must be finite, got {v!r}.", row=line, field="value", where="line")
-            i = index.get(q)
-            if i is None:
-                unknown.append(q)
-            else:
-                truth[i] = x
+    f = f"{path}: "
+    rows = read_csv_records(path, None, strict=True, name_file=True)
+    key = "quantity" if "quantity" in rows.names else ("object" if "object" in rows.names else None)
+    if key is None or "value" not in rows.names:
+        raise ClaimError(f"{f}a truth file needs the columns quantity,value (or object,value); "
+                         f"got {','.join(rows.names) or 'an empty file'}.", row=rows.header_line, where="line")
+    for line, rec in rows:
+        q, v = rec[key].strip(), rec["value"].strip()
+        if not q and not v:
+            continue
+        if q in seen:
+            raise ClaimError(f"{f}quantity {q!r} has a truth already (line {seen[q]}).", row=line, field=key,
+                             where="line")
+        seen[q] = line
+        x = number_cell(v, line, "value", f)
+        i = index.get(q)
+        if i is None:
+            unknown.append(q)
+        else:
+            truth[i] = x
     return truth, unknown
 
 
@@ -79,33 +69,18 @@ def read_claims(path: Any, scales: Any = None) -> tuple[ClaimSet, list[str]]:
 
     A file with an ``object`` column and no ``quantity`` column is read with
     ``object`` as the quantity; its columns that are not claim fields are
-    returned (to be named to the user) and ignored. Errors name the file's line.
+    returned (to be named to the user) and ignored. Both are read by
+    :func:`credscore.io.read_csv_records`; errors name the file's line.
     """
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip() for h in next(reader, [])]
-        low = [h.lower() for h in header]
-        if "quantity" in low or "object" not in low:
-            return ClaimSet.from_csv(path, scales=scales), []
-        names = ["quantity" if h == "object" else h for h in low]
-        keep = [i for i, h in enumerate(names) if h in FIELDS]
-        ignored = [header[i] for i in range(len(header)) if i not in keep]
-        records, lines = [], []
-        for row in reader:
-            if not any(c.strip() for c in row):
-                continue
-            if len(row) != len(header):
-                raise ClaimError(f"{path}: {len(row)} values, the header has {len(header)}.",
-                                 row=reader.line_num, where="line")
-            records.append({names[i]: row[i] for i in keep if row[i].strip() != ""})
-            lines.append(reader.line_num)
-    try:
-        return ClaimSet.from_records(records, scales=scales), ignored
-    except ClaimError as exc:
-        if exc.row is None or exc.where != "record":
-            raise
-        msg = str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
-        raise ClaimError(f"{path}: {msg}", row=lines[exc.row], field=exc.field, where="line") from None
+    from .io import claims_from_line_records, read_csv_records
+
+    rows = read_csv_records(path, None)
+    if "quantity" in rows.names or "object" not in rows.names:
+        return ClaimSet.from_csv(path, scales=scales), []
+    names = {n: ("quantity" if n == "object" else n) for n in rows.names}
+    ignored = [shown for n, shown in zip(rows.names, rows.shown) if names[n] not in FIELDS]
+    records = ((line, {names[k]: v for k, v in rec.items() if names[k] in FIELDS}) for line, rec in rows)
+    return claims_from_line_records(records, scales=scales), ignored
 
 
 def _peers():

@@ -554,15 +554,73 @@ def _choose_delimiter(header_line: str, sample: str, fields: tuple[str, ...]) ->
     return sniffed if sniffed in tied else tied[0]
 
 
-def _csv_records(path: Any, fields: tuple[str, ...], encoding: str, what: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Read a delimited text file into ``(line, record)`` pairs.
+class CsvRecords:
+    """The records of a delimited text file, as :func:`read_csv_records` reads them.
 
-    ``line`` is the physical line (header = 1) on which the record starts;
-    record keys are the header names lower-cased and stripped. Checks the
+    Iterating gives ``(line, record)`` pairs: ``line`` is the physical line
+    (header = 1) on which the record starts, ``record`` maps the header names
+    (lower-cased, stripped) to the cells as written. ``names`` are those
+    header names, ``shown`` the header cells as written (byte-order mark and
+    spaces removed), ``header_line`` the header's line.
+    """
+
+    def __init__(self, reader, names: list[str], shown: list[str], header_line: int, strict: bool, prefix: str):
+        self._reader, self.names, self.shown, self.header_line = reader, names, shown, header_line
+        self._strict, self._prefix = strict, prefix
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        reader, width = self._reader, len(self.names)
+        last = reader.line_num
+        for cells in reader:
+            start, last = last + 1, reader.line_num
+            if not cells:
+                continue  # blank lines state nothing
+            used = len(cells)
+            while used > width and cells[used - 1].strip() == "":
+                used -= 1  # trailing empty cells (a trailing delimiter) state nothing
+            if used > width or (self._strict and used < width):
+                raise _line_error(f"{self._prefix}line {start} has {used} value{'s' if used != 1 else ''}, "
+                                  f"the header has {width}.", start)
+            yield start, dict(zip(self.names, cells))
+
+
+def read_csv_records(path: Any, fields: tuple[str, ...] | None, encoding: str = "utf-8-sig", what: str = "a column",
+                     *, strict: bool = False, name_file: bool = False) -> CsvRecords:
+    """Read a delimited text file as people's spreadsheets write it: the one CSV reader of credscore.
+
+    Decodes ``encoding`` (a byte-order mark is dropped; a decoding error names
+    the line), detects the delimiter among :data:`DELIMITERS` from the header,
+    reads header names in any case with surrounding spaces, and checks the
     header (empty, duplicated or unknown names) before yielding anything and
     every row's length (more values than the header is an error; fewer means
-    the rest are not given). Blank lines are skipped.
+    the rest are not given, or an error with ``strict``). Blank lines are
+    skipped; lines are physical lines (a quoted field may span several).
+
+    Parameters
+    ----------
+    path : path-like
+    fields : tuple of str or None
+        The known column names (lower case); None accepts any.
+    encoding : str
+    what : str
+        What a column is, for the message about an unknown one
+        (``"a claim field"``, ``"a priors column"``).
+    strict : bool
+        Every row must have as many values as the header.
+    name_file : bool
+        Start the messages with the file's name (for readers of several files).
+
+    Returns
+    -------
+    CsvRecords
+        Iterable of ``(line, record)``, with the header's ``names``.
+
+    Raises
+    ------
+    ClaimError
+        Naming the line (and the column) of the problem.
     """
+    prefix = f"{path}: " if name_file else ""
     text = _read_text(path, encoding)
     lines = io.StringIO(text, newline="")
     header_line, header_no = None, 0
@@ -570,55 +628,67 @@ def _csv_records(path: Any, fields: tuple[str, ...], encoding: str, what: str) -
         if header_line.strip():
             break
     else:
-        raise ClaimError(f"{path}: the file is empty; a header row and at least one claim are needed.")
+        raise ClaimError(f"{prefix}the file is empty; a header row and at least one row of data are needed.")
     sample = header_line + "".join(islice(lines, 50))
-    delimiter = _choose_delimiter(header_line, sample, fields)
+    delimiter = _choose_delimiter(header_line, sample, fields or ())
     lines.seek(0)
     reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
     header: list[str] = []
     while not any(c.strip() for c in header):
         header = next(reader)
     names = [_header_key(c) for c in header]
+    shown = [c.replace("\ufeff", "").strip() for c in header]
     seen: dict[str, int] = {}
     for j, name in enumerate(names):
-        shown = header[j].replace("\ufeff", "").strip()
         if not name:
-            raise ClaimError(f"column {j + 1} of the header has no name; name it or remove it.", row=header_no, where="line")
+            raise ClaimError(f"{prefix}column {j + 1} of the header has no name; name it or remove it.",
+                             row=header_no, where="line")
         if name in seen:
             raise ClaimError(
-                f"the column appears twice in the header (columns {seen[name] + 1} and {j + 1}); give it once.",
+                f"{prefix}the column appears twice in the header (columns {seen[name] + 1} and {j + 1}); give it once.",
                 row=header_no, field=name, where="line",
             )
         seen[name] = j
-        if name not in fields:
+        if fields is not None and name not in fields:
             hint = ""
             if len(names) == 1:
                 hint = " The header was read as one column: separate the columns with ',', ';', a tab or '|'."
             raise ClaimError(
-                f"`{shown}` is not {what}; the {'fields' if 'field' in what else 'columns'} are {', '.join(fields)}.{hint}",
-                row=header_no, field=shown, where="line",
+                f"{prefix}`{shown[j]}` is not {what}; the {'fields' if 'field' in what else 'columns'} are "
+                f"{', '.join(fields)}.{hint}",
+                row=header_no, field=shown[j], where="line",
             )
-    width = len(names)
+    return CsvRecords(reader, names, shown, header_no, strict, prefix)
 
-    def records() -> Iterator[tuple[int, dict[str, str]]]:
-        last = reader.line_num
-        for cells in reader:
-            start, last = last + 1, reader.line_num
-            if not cells:
-                continue
-            used = len(cells)
-            while used > width and cells[used - 1].strip() == "":
-                used -= 1  # trailing empty cells (a trailing delimiter) state nothing
-            if used > width:
-                raise _line_error(f"line {start} has {used} values, the header has {width}.", start)
-            yield start, dict(zip(names, cells))
 
-    return records()
+def _csv_records(path: Any, fields: tuple[str, ...], encoding: str, what: str) -> CsvRecords:
+    """``(line, record)`` pairs of a claims or priors file (:func:`read_csv_records`)."""
+    return read_csv_records(path, fields, encoding, what)
+
+
+def number_cell(text: str, line: int, field: str, prefix: str = "") -> float:
+    """A finite number written in a CSV cell (:func:`~credscore.claims.parse_number`: thousands groups,
+    scale words), or a ClaimError naming the line and field."""
+    try:
+        x = parse_number(text)[0]
+    except (ValueError, TypeError):
+        raise ClaimError(f"{prefix}could not be parsed as a number: {text!r}.", row=line, field=field,
+                         where="line") from None
+    if not math.isfinite(x):
+        raise ClaimError(f"{prefix}must be finite, got {text!r}.", row=line, field=field, where="line")
+    return x
 
 
 def claims_from_csv(path: Any, scales: Any = None, encoding: str = "utf-8-sig", decimal: str | None = None) -> ClaimSet:
     """Build a ClaimSet from a CSV file; see :meth:`ClaimSet.from_csv`."""
     records = _csv_records(path, _INPUT_FIELDS, encoding, "a claim field")
+    return _claims_iv(records, scales=scales, where="line", numbered=True, decimal=decimal)
+
+
+def claims_from_line_records(records: Iterable[tuple[int, Mapping[str, Any]]], scales: Any = None,
+                             decimal: str | None = None) -> ClaimSet:
+    """Build a ClaimSet from ``(line, record)`` pairs of a file read by :func:`read_csv_records` (errors name
+    the line)."""
     return _claims_iv(records, scales=scales, where="line", numbered=True, decimal=decimal)
 
 

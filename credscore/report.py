@@ -226,31 +226,13 @@ def _answer(e: dict, n_sources: int, only_bounds: bool) -> str:
     return text + "</p>"
 
 
-def _apart(a: dict, b: dict, log: bool) -> str:
-    """How far apart two claims' central numbers are, in words."""
-    def centre(r: dict) -> float:
-        if r["kind"] == "range":
-            return math.sqrt(r["low"] * r["high"]) if log and r["low"] > 0 else 0.5 * (r["low"] + r["high"])
-        return float(r["value"])
-
-    x, y = centre(a), centre(b)
-    if not (math.isfinite(x) and math.isfinite(y)):
-        return ""
-    if log and x > 0 and y > 0:
-        ratio = max(x, y) / min(x, y)
-        if ratio < 2:
-            return f"{format_number(100 * (ratio - 1), sig=2)}% apart"
-        return f"a factor of {format_number(ratio, sig=2)} apart"
-    return f"{format_number(abs(x - y), sig=2)} apart"
-
-
 def _who(r: dict) -> str:
     return f"<strong>{_e(r['source'])}</strong> (#{_e(r['row'])})"
 
 
 def _conflict_html(result, quantity: str, top: int, log: bool) -> str:
     """Conflicts in words: the pairs of claims that cannot both be true, and whom the data believe."""
-    from .__main__ import conflict_pairs  # the command line's rule (agreement below AGREE_AT), shared
+    from .__main__ import claims_apart, conflict_pairs  # the command line's rule and words, shared
 
     from .agreement import AGREE_AT
 
@@ -271,7 +253,7 @@ def _conflict_html(result, quantity: str, top: int, log: bool) -> str:
     items = []
     for p in pairs[:top]:
         a, b = (p["b"], p["a"]) if p["believed"] == "a" else (p["a"], p["b"])  # the doubted claim first
-        how = _apart(a, b, log)
+        how = claims_apart(a, b, log)
         line = (f"{_who(a)} says {_e(format_claim(a['kind'], a['value'], a['low'], a['high']))}; {_who(b)} says "
                 f"{_e(format_claim(b['kind'], b['value'], b['low'], b['high']))}: {_e(how)}{', ' if how else ''}"
                 f"agreement {p['agreement']:.2f}. ")
@@ -594,12 +576,11 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
                     "inline) to send to an editor: per quantity the answer in words and figures, the forest "
                     "plot, the trajectory when dated, the conflicts; and the sources' reliability.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", help="claims CSV")
+    from .__main__ import add_claims_arguments  # the arguments shared with fuse and compare
+
+    add_claims_arguments(p, scale_help="log, linear or auto for every quantity, or QUANTITY=SCALE (repeatable), "
+                                       "as for fuse")
     p.add_argument("--out", required=True, metavar="FILE", help="the HTML file to write")
-    p.add_argument("--priors", metavar="FILE", help="CSV of source priors (see SourcePriors.from_csv)")
-    p.add_argument("--scale", action="append", metavar="SCALE",
-                   help="log, linear or auto for every quantity, or QUANTITY=SCALE (repeatable), as for fuse")
-    p.add_argument("--level", type=float, default=0.9, help="credible level of the intervals (default 0.9)")
     p.add_argument("--title", help="the page's heading (default: 'credscore report: FILE')")
     time_ = p.add_mutually_exclusive_group()
     time_.add_argument("--drift", action="store_true", help="always fit values that move over time")

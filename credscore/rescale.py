@@ -60,7 +60,7 @@ def exponents(claims) -> np.ndarray:
     >>> cs = ClaimSet.from_records([{"quantity": "a", "source": "s", "value": 1e300, "scale": "linear"},
     ...                             {"quantity": "b", "source": "s", "value": 1e300}])
     >>> exponents(cs).tolist()   # b is on the log scale
-    [997, 0]
+    [998, 0]
     """
     nq = claims.n_quantities
     k = np.zeros(nq, dtype=np.int64)

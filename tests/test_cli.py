@@ -219,14 +219,14 @@ def test_scale_mixed_forms_is_an_error(claims_csv, capsys):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("quantity,lo\nships,1\n", "line 1, field `lo`: {p}: `lo` is not a quantity-prior column; expected quantity, "
-                               "low, high, mean, sd."),
+    ("quantity,lo\nships,1\n", "line 1, field `lo`: {p}: `lo` is not a quantity-prior column; the columns are "
+                               "quantity, low, high, mean, sd."),
     ("low,high\n1,2\n", "line 1, field `quantity`: {p}: the header needs a `quantity` column."),
     ("quantity,low,high\nships,1,x\n", "line 2, field `high`: {p}: could not be parsed as a number: 'x'."),
     ("quantity,low,high\nships,5,1\n", "line 2, field `low`: {p}: `low` must be less than `high`."),
     ("quantity,mean\nships,5\n", "line 2, field `mean`: {p}: `mean` and `sd` must be given together."),
     ("quantity,low\nships,1\nships,2\n", "line 3, field `quantity`: {p}: quantity 'ships' has a prior already."),
-    ("quantity,low,high\nships,1\n", "line 2: {p}: 2 values, the header has 3."),
+    ("quantity,low,high\nships,1\n", "{p}: line 2 has 2 values, the header has 3."),
     ("quantity,low\nboats,1\n", "`--quantity-priors`: 'boats' is not a quantity of {c}."),
 ])
 def test_quantity_priors_errors(claims_csv, tmp_path, capsys, text, message):
