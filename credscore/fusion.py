@@ -113,12 +113,18 @@ def fuse(
     grid_size, robust_grid_size : int
         Grid points of the fast and the robust passes (see
         :mod:`credscore.posterior`).
-    dynamics : {'static', 'drift'} or credscore.timeline.Drift
+    dynamics : {'static', 'drift', 'auto'} or credscore.timeline.Drift
         ``'static'`` (default): one value per quantity. ``'drift'``: the value
         also follows a random walk over the claims' dates
         (:mod:`credscore.timeline`; options via a :class:`~credscore.timeline.Drift`);
         the static fit is kept and ``result.trajectory(q)`` /
-        ``result.estimate(q, date=...)`` give the value as of any date.
+        ``result.estimate(q, date=...)`` give the value as of any date, and
+        the claims of a quantity stated on two dates or more are judged
+        against its value at their own dates (``p_accurate``, ``status``,
+        ``holds``; column ``judged_at``). ``'auto'`` (``Drift(auto=True)``):
+        the data choose, per quantity, drifting or fixed by a Bayes factor
+        (estimates columns ``dynamics``, ``drift_log_bf``;
+        :mod:`credscore.dynamics`).
     dates : iterable of date-like, optional
         Extra dates at which every quantity's trajectory is reported (drift only).
 
