@@ -148,6 +148,11 @@ def predictive_table(result, level: float | None = None) -> Table:
     else:
         lo = np.where(logq, np.exp(np.where(logq, lo, 0.0)), lo)
         hi = np.where(logq, np.exp(np.where(logq, hi, 0.0)), hi)
+    k = getattr(result, "exponent", None)
+    if k is not None:  # a linear quantity modelled in units of 2**k (credscore.rescale)
+        from .rescale import natural
+
+        lo, hi = natural(lo, k), natural(hi, k)
     return Table({
         "quantity": cs.quantities.astype(object), "median": result.estimates["median"],
         "low": result.estimates["low"], "high": result.estimates["high"],
