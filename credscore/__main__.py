@@ -221,7 +221,7 @@ def claims_apart(a: dict, b: dict, log: bool) -> str:
     return f"{format_number(abs(x - y), sig=2)} apart"
 
 
-def conflict_pairs(result, quantity: str, threshold: float | None = None) -> list[dict]:
+def conflict_pairs(result, quantity: str, threshold: float | None = None, across_dates: bool = False) -> list[dict]:
     """The pairs of counted claims of ``quantity`` that conflict (agreement below ``threshold``).
 
     Parameters
@@ -230,13 +230,17 @@ def conflict_pairs(result, quantity: str, threshold: float | None = None) -> lis
     quantity : str
     threshold : float, optional
         Default :data:`credscore.agreement.AGREE_AT` (0.2).
+    across_dates : bool
+        Also the pairs of claims of different dates about a drifting value (judged at their
+        dates, :mod:`credscore.dynamics`): they disagree, but the change over time explains it.
 
     Returns
     -------
     list of dict
         ``a``, ``b`` (rows of ``result.claims`` as dicts), ``agreement``,
         ``believed`` (``"a"``, ``"b"`` or None when the data cannot tell),
-        lowest agreement first, then the clearest verdict.
+        ``dates_apart`` (the two are judged at different dates), lowest agreement
+        first, then the clearest verdict.
     """
     import numpy as np
 
@@ -252,9 +256,12 @@ def conflict_pairs(result, quantity: str, threshold: float | None = None) -> lis
     v = np.asarray(A.values)[keep[iu], keep[ju]]
     pw = np.asarray(c["p_wild"], dtype=float)[idx[keep]]
     bad = v < threshold
+    apart = np.zeros(len(v), dtype=bool)
     if "judged_at" in c:  # a value that drifts: claims of different dates do not contradict each other by that
         at = np.asarray(c["judged_at"], dtype=object)[idx[keep]]
-        bad &= np.array([x is None or y is None or x == y for x, y in zip(at[iu], at[ju])], dtype=bool)
+        apart = np.array([not (x is None or y is None or x == y) for x, y in zip(at[iu], at[ju])], dtype=bool)
+        if not across_dates:
+            bad &= ~apart
     bad = np.flatnonzero(bad)
     gap = np.abs(pw[iu[bad]] - pw[ju[bad]])
     order = bad[np.lexsort((-gap, v[bad]))]
@@ -263,7 +270,7 @@ def conflict_pairs(result, quantity: str, threshold: float | None = None) -> lis
         a, b = c.row(int(idx[keep[iu[k]]])), c.row(int(idx[keep[ju[k]]]))
         d = a["p_wild"] - b["p_wild"]
         believed = None if not abs(d) >= _TELL_APART else ("b" if d > 0 else "a")
-        out.append({"a": a, "b": b, "agreement": float(v[k]), "believed": believed})
+        out.append({"a": a, "b": b, "agreement": float(v[k]), "believed": believed, "dates_apart": bool(apart[k])})
     return out
 
 
@@ -277,17 +284,18 @@ def conflicts_text(result, top: int = 5) -> str:
     import numpy as np
 
     e = result.estimates
-    found, calm = [], []
+    found, calm, moved = [], [], []
     for i in np.flatnonzero(np.asarray(e["n_statements"]) >= 2):
         q = str(e["quantity"][i])
-        pairs = conflict_pairs(result, q)
-        (found if pairs else calm).append((q, pairs, bool(e["scale"][i] == "log")))
+        every = conflict_pairs(result, q, across_dates=True)
+        pairs = [p for p in every if not p["dates_apart"]]
+        log = bool(e["scale"][i] == "log")
+        (found if pairs else calm).append((q, pairs, log))
+        if len(every) > len(pairs):
+            moved.append((q, [p for p in every if p["dates_apart"]], log))
     found.sort(key=lambda t: (t[1][0]["agreement"], -len(t[1])))
     lines = ["Conflicts: claims that cannot both be true (agreement below 0.2, where 0 = irreconcilable and",
              "1 = identical: the overlap of what the two claims allow; see credscore.agreement)", ""]
-    if "dynamics" in e and np.any(np.asarray(e["dynamics"]) == "drift"):
-        lines[1] += ";"
-        lines.insert(2, "claims of different dates about a value that changes over time are not compared")
     if not found:
         lines.append("No conflicting claims.")
     for q, pairs, log in found:
@@ -309,6 +317,22 @@ def conflicts_text(result, top: int = 5) -> str:
         lines.append("")
     if calm:
         lines.append("No conflicting claims about: " + ", ".join(q for q, _, _ in calm) + ".")
+    if moved:
+        lines += ["", "Claims of different dates about a value that changes over time: they disagree, and the change",
+                  "explains it (each is judged against the value at its own date):", ""]
+    for q, pairs, log in moved:
+        lines.append(f"{q}: {len(pairs)} pair{'s' if len(pairs) != 1 else ''} of claims of different dates")
+        for p in pairs[:top]:
+            a, b = (p["b"], p["a"]) if p["believed"] == "a" else (p["a"], p["b"])
+            how = claims_apart(a, b, log)
+            lines.append(f"  {a['source']} (row {a['row']}) says {_said(a)} on {a['judged_at']}; {b['source']} "
+                         f"(row {b['row']}) says {_said(b)} on {b['judged_at']}: {how + ' ' if how else ''}"
+                         f"(agreement {p['agreement']:.2f}).")
+            lines.append(f"    Probability of being wild at their dates: {a['p_wild']:.2f} for {a['source']}, "
+                         f"{b['p_wild']:.2f} for {b['source']}.")
+        if len(pairs) > top:
+            lines.append(f"  ... and {len(pairs) - top} more")
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -285,8 +285,9 @@ def test_demo_judges_claims_at_their_dates(capsys):
     assert p > 0.5  # was 0.01 against the static estimate
     assert "(a fixed value: the data do not favour a drifting one, Bayes factor" in out  # nk_troops_potential
     section = out[out.index("Conflicts:"):out.index("Trajectory")]
-    assert "claims of different dates about a value that changes over time are not compared" in section
-    assert "NIS (South Korea) (row 12) says 1,500" not in section
+    assert "No conflicting claims.\n" in section  # none of the same date
+    moved = section[section.index("Claims of different dates about a value that changes over time"):]
+    assert "NIS (South Korea) (row 12) says 1,500 on 2024-10-18; " in moved  # shown, as explained by the change
     trajectory = out[out.index("Trajectory"):]
     row = next(ln for ln in trajectory.splitlines() if ln.startswith("2024-10-18"))
     low, high = (float(v.replace(",", "")) for v in row.split("[")[1].split("]")[0].split(", "))
