@@ -494,9 +494,8 @@ IGNORE_EXP_OVERFLOW = pytest.mark.filterwarnings("ignore:overflow encountered in
 IGNORE_GRID_WARNING = pytest.mark.filterwarnings("ignore::credscore.GridResolutionWarning")
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: a linear quantity whose claims spread by less than ~1e-155 "
-                   "(e.g. one 'approx' claim of 1e-160) gets a default error scale whose square underflows: NaN estimates")
 def test_tiny_linear_scale_gives_finite_estimates():
+    # was xfail (a default error scale whose square underflowed): fixed by credscore.rescale (issue 14 item 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = fuse([{"quantity": "q", "source": "a", "kind": "approx", "value": 1e-160, "precision": 0,
