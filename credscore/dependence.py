@@ -38,7 +38,7 @@ from scipy import special
 
 from .likelihood import ClaimModel
 
-__all__ = ["Dependence", "detect_copies", "PRIOR_DEPENDENCE", "COPY_RATE"]
+__all__ = ["Dependence", "detect_copies", "copy_statistics", "merge_copy_statistics", "copy_scores", "copy_weights", "PRIOR_DEPENDENCE", "COPY_RATE"]
 
 PRIOR_DEPENDENCE = 0.1
 COPY_RATE = 0.8
@@ -129,6 +129,21 @@ def detect_copies(
     weight : ndarray
         Likelihood weight of each claim of ``model``.
     """
+    stats, copies = copy_statistics(source, n_sources, model, believed, copy_rate=copy_rate, exact_rate=exact_rate)
+    score, shared, coincide = copy_scores(n_sources, stats, prior=prior)
+    return score, shared, coincide, copy_weights(score, source, copies, len(model.claim), prior=prior)
+
+
+def copy_statistics(source: np.ndarray, n_sources: int, model: ClaimModel, believed: np.ndarray, *,
+                    copy_rate: float = COPY_RATE, exact_rate: np.ndarray | None = None) -> tuple[tuple, tuple]:
+    """The per source-pair sums of :func:`detect_copies` over the claims of ``model``.
+
+    Returns ``(pairs, llr, shared, coincide)``, where ``pairs`` are the source pairs
+    (a · n_sources + b, a < b, sorted) and the others their summed log likelihood ratios,
+    shared quantities and coinciding quantities: sums over quantities, so the statistics of
+    partitions holding disjoint quantities add (:func:`merge_copy_statistics`). The second
+    element, ``(ci, cj)``, lists the coinciding claim pairs (positions in ``model``).
+    """
     from .agreement import _pair_chunks
 
     ns = n_sources
@@ -152,37 +167,64 @@ def detect_copies(
         llr = np.where(same, (1.0 - t) * np.log((copy_rate + (1 - copy_rate) * pi) / pi), np.log1p(-copy_rate))
         a, b = np.minimum(source[i], source[j]), np.maximum(source[i], source[j])
         # one contribution per (quantity, source pair): average over their claim pairs there
-        key = (q * ns + a) * ns + b
+        key = (q.astype(np.int64) * ns + a) * ns + b
         llr_parts.append(llr)
         key_parts.append(key)
         coin_parts.append(same)
         ci_parts.append(i[same])
         cj_parts.append(j[same])
-    score = np.full((ns, ns), np.nan)
-    shared = np.zeros((ns, ns), dtype=np.int64)
-    coincide = np.zeros((ns, ns), dtype=np.int64)
-    np.fill_diagonal(score, 0.0)
-    weight = np.ones(len(model.claim))
+    empty = np.zeros(0, dtype=np.int64)
     if not key_parts:
-        return score, shared, coincide, weight
+        return (empty, np.zeros(0), empty, empty), (empty, empty)
     key = np.concatenate(key_parts)
     uq, inv = np.unique(key, return_inverse=True)
     llr_q = np.bincount(inv, weights=np.concatenate(llr_parts)) / np.bincount(inv)
     coin_q = np.bincount(inv, weights=np.concatenate(coin_parts)) > 0
     ab = uq % (ns * ns)
     uab, inv2 = np.unique(ab, return_inverse=True)
-    total = np.bincount(inv2, weights=llr_q)
+    stats = (uab, np.bincount(inv2, weights=llr_q), np.bincount(inv2),
+             np.bincount(inv2, weights=coin_q).astype(np.int64))
+    return stats, (np.concatenate(ci_parts), np.concatenate(cj_parts))
+
+
+def merge_copy_statistics(parts) -> tuple:
+    """The :func:`copy_statistics` of several partitions holding disjoint quantities, summed."""
+    parts = list(parts)
+    pairs = np.concatenate([p[0] for p in parts])
+    u, inv = np.unique(pairs, return_inverse=True)
+    return (u, np.bincount(inv, weights=np.concatenate([p[1] for p in parts]), minlength=len(u)),
+            np.bincount(inv, weights=np.concatenate([p[2] for p in parts]), minlength=len(u)).astype(np.int64),
+            np.bincount(inv, weights=np.concatenate([p[3] for p in parts]), minlength=len(u)).astype(np.int64))
+
+
+def copy_scores(n_sources: int, stats: tuple, *, prior: float = PRIOR_DEPENDENCE) -> tuple[np.ndarray, ...]:
+    """Dependence scores, shared and coinciding quantities (S × S) from :func:`copy_statistics`."""
+    ns = n_sources
+    score = np.full((ns, ns), np.nan)
+    shared = np.zeros((ns, ns), dtype=np.int64)
+    coincide = np.zeros((ns, ns), dtype=np.int64)
+    np.fill_diagonal(score, 0.0)
+    uab, total, n_shared, n_coin = stats
+    if len(uab) == 0:
+        return score, shared, coincide
     a, b = uab // ns, uab % ns
     d = special.expit(special.logit(prior) + total)
     score[a, b] = score[b, a] = d
-    shared[a, b] = shared[b, a] = np.bincount(inv2)
-    coincide[a, b] = coincide[b, a] = np.bincount(inv2, weights=coin_q).astype(np.int64)
-    # discount: each claim shares its evidence with the coinciding claims of dependent sources
-    ci, cj = np.concatenate(ci_parts), np.concatenate(cj_parts)
+    shared[a, b] = shared[b, a] = n_shared
+    coincide[a, b] = coincide[b, a] = n_coin
+    return score, shared, coincide
+
+
+def copy_weights(score: np.ndarray, source: np.ndarray, copies: tuple, n_claims: int, *,
+                 prior: float = PRIOR_DEPENDENCE) -> np.ndarray:
+    """Likelihood weight of each claim: 1 / (1 + Σ of the dependence excess over the claims of
+    other sources that coincide with it); ``copies`` = (ci, cj) from :func:`copy_statistics`."""
+    ci, cj = copies
+    if len(ci) == 0:
+        return np.ones(n_claims)
     dd = np.clip((score[source[ci], source[cj]] - prior) / (1.0 - prior), 0.0, 1.0)
-    dup = np.bincount(ci, weights=dd, minlength=len(weight)) + np.bincount(cj, weights=dd, minlength=len(weight))
-    weight = 1.0 / (1.0 + dup)
-    return score, shared, coincide, weight
+    dup = np.bincount(ci, weights=dd, minlength=n_claims) + np.bincount(cj, weights=dd, minlength=n_claims)
+    return 1.0 / (1.0 + dup)
 
 
 def _close(x: np.ndarray, y: np.ndarray, tol: np.ndarray) -> np.ndarray:

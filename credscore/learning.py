@@ -40,10 +40,10 @@ import numpy as np
 
 from ._segments import segment_quantile, segment_sum
 from .exceptions import ConvergenceWarning, GridResolutionWarning
-from .dependence import detect_copies
 from .mixture import ClaimLayout, continuous_model, ClaimParams, Fit, fit_posteriors, initial_attribute_scale, subset_layout, take_params
 
-__all__ = ["LearningInfo", "SourceFit", "learn_model", "prior_params", "PRIOR_CLAIMS"]
+__all__ = ["LearningInfo", "SourceFit", "learn_model", "prior_params", "PRIOR_CLAIMS", "EMGlobals", "EMPartition",
+           "EMStats", "EMState", "em_globals", "em_start", "em_estep", "em_mstep", "em_local", "em_finish"]
 
 #: Weight, in sources, of the hyperprior at the prior mean when a kind's mean is learned.
 HYPER_STRENGTH = 1.0
@@ -176,132 +176,24 @@ def learn_model(
     dependence : tuple or None
         (score, shared, coincide, weight) of the last dependence update.
     """
-    full = layout
-    # only quantities with two or more statements say anything about their sources (a lone claim is
-    # weighed by its source's other claims and is its own posterior): the EM runs on those
-    informative = full.base.counts >= 2
-    # which claims are narrow against their error scale is decided once, from the starting scales:
-    # a claim flipping between an atom and the grid as σ moves would keep the EM from settling
-    start = prior_params(full, prior_a, prior_b, prior_sigma)
-    full = attrs.evolve(full, narrow=continuous_model(full, start)[0].shape == 0)
-    layout, rows = subset_layout(full, informative)
-    w = np.ones(len(layout.source)) if weight is None else np.asarray(weight, float)[rows]
-    pair, npair = layout.pair, layout.n_pairs
-    src = layout.source
-    attr_of_pair = layout.pair_attribute
-    na = layout.n_attributes
-    a_pair, b_pair = prior_a[layout.pair_source], prior_b[layout.pair_source]
-    alpha0 = np.stack([0.5 * a_pair, 0.5 * a_pair, b_pair], axis=1)  # Dirichlet prior (exact, noisy, wild)
-    alpha = alpha0
-    sig0_src = prior_sigma[layout.pair_source]
-    sig_attr = initial_attribute_scale(full)
-    floor = _attribute_floor(full)
-    resid_ok = layout.residual_ok
-    params = take_params(start, rows)
-    exact0 = np.exp(params.log_exact)  # the prior chance that a claim states the truth (copy detection)
+    em = em_globals(layout, prior_a, prior_b, prior_sigma, pooled=pooled, kinds=kinds, bias=bias,
+                    attribute_sigma=initial_attribute_scale(layout), floor=_attribute_floor(layout))
+    part = em_start(layout, em, weight=weight)
+    state = EMState.initial(em)
     history, changes = [], []
     converged = False
     it = 0
-    fit = None
-    counts = np.zeros((npair, 3))
-    b_p = np.zeros(npair)
-    s2_p = np.ones(npair)
-    n_tot = np.zeros(npair)
-    dep = None
-    n_claims = segment_sum(w, pair, npair)
-    # the E-steps run on coarser grids (their statistics are sums over many claims; the final
-    # pass below is exact on the full grids)
-    em_grid, em_robust = min(grid_size, EM_GRID_SIZE), min(robust_grid_size, 2 * EM_GRID_SIZE)
-    for it in range(1, max_iter + 1 if informative.any() else 1):
-        with warnings.catch_warnings():  # the E-steps' coarse grids: only the final pass reports
-            warnings.simplefilter("ignore", GridResolutionWarning)
-            fit = fit_posteriors(layout, params, em_grid, em_robust)
-        history.append(float(np.sum(fit.posterior.log_evidence)))
-        # ---- E: each claim's exact / noisy / wild probabilities
-        sharp = layout.exact_possible & layout.narrow
-        if dependence:  # copies of one statement count once, judged from the current fit
-            believed = np.where(sharp, fit.exact, fit.accurate)
-            # coincidence is judged on the statements as made: the fit's model has them shifted by
-            # each source's bias (and narrow intervals as points), so copies would never coincide
-            stated = attrs.evolve(fit.model, lo=layout.base.lo, hi=layout.base.hi, centre=layout.base.centre,
-                                  shape=layout.base.shape)
-            dep = detect_copies(src, layout.n_sources, stated, believed, exact_rate=exact0)
-            layout = attrs.evolve(layout, base=attrs.evolve(layout.base, weight=dep[3]))
-        pe, pn = np.exp(params.log_exact), np.exp(params.log_noisy)
-        ratio = np.where(pe + pn > 0, pe / np.maximum(pe + pn, 1e-300), 0.0)
-        r_e = np.where(sharp, fit.exact, fit.accurate * ratio)
-        r_n = np.clip(fit.accurate - r_e, 0.0, 1.0)
-        r_w = np.clip(1.0 - fit.accurate, 0.0, 1.0)
-        own = np.stack([r_e, r_n, r_w], axis=1) * w[:, None]
-        counts = np.stack([segment_sum(own[:, k], pair, npair) for k in range(3)], axis=1)
-        if pooled is not None and pooled.any():
-            alpha = _kind_pooled_prior(alpha0, counts, layout.pair_source, pooled, kinds)
-        # ---- M: Dirichlet weights with a cavity over claims
-        cav = alpha[pair] + counts[pair] - own
-        cav = np.maximum(cav, 1e-12)
-        cav /= cav.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore"):
-            new_le = np.where(layout.exact_possible, np.log(cav[:, 0]), -np.inf)
-            new_ln = np.where(layout.exact_possible, np.log(cav[:, 1]), np.log(cav[:, 0] + cav[:, 1]))
-            new_lw = np.log(cav[:, 2])
-        # ---- M: bias and error scale per pair (noisy claims with a stated value), cavity over claims
-        ok = resid_ok & np.isfinite(fit.r1) & np.isfinite(fit.r2)
-        # the weight of the claim's biased Gaussian in the E-step's likelihood (continuous_model): the
-        # noisy component of a sharp claim (its exact one is an atom at the stated value), the merged
-        # exact + noisy component of the others (both shifted by the bias, one scale); fit.r1 and
-        # fit.r2 carry that weight, so the statistics must too (weighting the bias term by r_n alone
-        # gave a feedback gain of −r_e / r_n on the bias: it flipped sign and grew without bound)
-        r_b = np.where(sharp, r_n, fit.accurate)
-        wn = np.where(ok, w * r_b, 0.0)
-        bc = params.bias
-        # the rounding's own variance (w²/12, added to σ² for narrow claims) is not the source's error
-        narrow = (fit.model.shape == 0) & np.isfinite(layout.width)
-        r2 = fit.r2 - np.where(narrow, r_b * np.where(narrow, layout.width, 0.0) ** 2 / 12.0, 0.0)
-        t1 = np.where(ok, w * (fit.r1 + bc * r_b), 0.0)  # Σ E[noisy (y − x)]
-        t2 = np.where(ok, w * (r2 + 2 * bc * fit.r1 + bc * bc * r_b), 0.0)  # Σ E[noisy (y − x)²]
-        n_p, t1_p, t2_p = (segment_sum(v, pair, npair) for v in (wn, t1, t2))
-        k = PRIOR_CLAIMS
-        b_p = t1_p / (k + n_p) if bias else np.zeros(npair)
-        # biases are identified only up to a shift of every truth of an attribute: centre them so that
-        # the typical source (the claim-weighted median) is unbiased
-        if it <= _DAMP_AFTER:  # then frozen: a median can jump between sources and keep the EM cycling
-            centre_b = np.nan_to_num(segment_quantile(b_p, attr_of_pair, na, weights=n_p)) if bias else np.zeros(na)
-        b_p = b_p - centre_b[attr_of_pair]
-        ss_p = np.maximum(t2_p - 2 * b_p * t1_p + b_p * b_p * n_p, 0.0)
-        # the attribute's pooled scale (hyperprior centre), floored at its rounding
-        attr_var = segment_sum(ss_p, attr_of_pair, na) / np.maximum(segment_sum(n_p, attr_of_pair, na), 1e-300)
-        have = segment_sum(n_p, attr_of_pair, na) > 2 * k
-        sig_attr = np.where(have, np.sqrt(np.maximum(attr_var, floor**2)), sig_attr)
-        centre = np.where(np.isnan(sig0_src), sig_attr[attr_of_pair], sig0_src)
-        s2_p = (k * centre**2 + ss_p) / (k + n_p)
-        # cavity: the pair's statistics without the claim
-        n_c = n_p[pair] - wn
-        t1_c = t1_p[pair] - t1
-        t2_c = t2_p[pair] - t2
-        b_c = t1_c / (k + n_c) - centre_b[layout.attribute] if bias else np.zeros(len(pair))
-        ss_c = np.maximum(t2_c - 2 * b_c * t1_c + b_c * b_c * n_c, 0.0)
-        s2_c = (k * centre[pair] ** 2 + ss_c) / (k + n_c)
-        new_sigma = np.where(layout.has_se, layout.base.sigma, np.sqrt(s2_c))
-        new_bias = np.where(layout.has_se, 0.0, b_c)
-        if it > _DAMP_AFTER:  # damped updates settle parameters that would flip back and forth
-            new_le = np.logaddexp(np.log(1 - _DAMPING) + params.log_exact, np.log(_DAMPING) + new_le)
-            new_ln = np.logaddexp(np.log(1 - _DAMPING) + params.log_noisy, np.log(_DAMPING) + new_ln)
-            new_lw = np.logaddexp(np.log(1 - _DAMPING) + params.log_wild, np.log(_DAMPING) + new_lw)
-            new_sigma = np.exp(np.log(params.sigma) + _DAMPING * (np.log(new_sigma) - np.log(params.sigma)))
-            new_bias = params.bias + _DAMPING * (new_bias - params.bias)
-        with np.errstate(invalid="ignore"):
-            change = max(
-                float(np.max(np.abs(np.exp(new_le) - np.exp(params.log_exact)), initial=0.0)),
-                float(np.max(np.abs(np.exp(new_lw) - np.exp(params.log_wild)), initial=0.0)),
-                float(np.max(np.abs(np.log(new_sigma) - np.log(params.sigma)), initial=0.0)),
-                float(np.max(np.abs(new_bias - params.bias) / new_sigma, initial=0.0)),
-            )
-        params = ClaimParams(new_le, new_ln, new_lw, new_sigma, new_bias)
+    em_grid, em_robust = em_grids(grid_size, robust_grid_size)
+    for it in range(1, max_iter + 1 if part.informative else 1):
+        part, stats = em_estep(part, em_grid, em_robust, dependence)
+        history.append(stats.log_evidence)
+        state = em_mstep(em, stats, state, it)
+        part, change = em_local(part, state)
         changes.append(change)
         if change < tol:
             converged = True
             break
-    if not informative.any():
+    if not part.informative:
         converged = True
     if not converged:
         warnings.warn(
@@ -310,22 +202,322 @@ def learn_model(
             ConvergenceWarning,
             stacklevel=3,
         )
-    # every claim: its pair's parameters; the claims of the EM: their cavity parameters
-    post_alpha = alpha + counts
-    params = _full_params(full, rows, params, post_alpha, b_p, np.sqrt(s2_p))
-    if dep is not None:
-        wt = np.ones(len(full.source))
-        wt[rows] = layout.base.weight
-        full = attrs.evolve(full, base=attrs.evolve(full.base, weight=wt))
-        dep = dep[:3] + (wt,)
-    fit = fit_posteriors(full, params, grid_size, robust_grid_size)
-    sources = SourceFit(
-        pair_source=layout.pair_source, pair_attribute=attr_of_pair, exact=post_alpha[:, 0], noisy=post_alpha[:, 1],
-        wild=post_alpha[:, 2], sigma=np.sqrt(s2_p), bias=b_p, n=n_claims, attribute_sigma=sig_attr,
-        prior=alpha,
-    )
+    params, fit, wt = em_finish(part, state, grid_size, robust_grid_size)
+    dep = None if state.dependence is None else state.dependence + (wt,)
+    sources = em_source_fit(em, state, em_counts(part, em))
     info = LearningInfo(True, it, converged, np.asarray(history), np.asarray(changes))
     return params, fit, sources, info, dep
+
+
+# ---------------------------------------------------------------------------------------------
+# The EM in three steps, so that it runs on one partition of the quantities as on many
+# (credscore.dask): a per-partition E-step returning sums over claims per source × attribute pair,
+# a driver M-step turning the reduced sums into pair parameters, and a per-partition local step
+# turning pair parameters into per-claim (cavity) parameters. Source, attribute and pair codes are
+# global (the same in every partition), so the partitions' sums add up.
+
+
+@attrs.frozen(eq=False)
+class EMGlobals:
+    """What the M-step needs about every source × attribute pair (global codes).
+
+    ``prior_a, prior_b, prior_sigma``: per source; ``pair_source, pair_attribute``: per pair;
+    ``alpha0``: the pairs' Dirichlet priors (exact, noisy, wild); ``pooled, kinds``: per source
+    (kind pooling, or None); ``attribute_sigma``: the attributes' starting scales
+    (:func:`~credscore.mixture.initial_attribute_scale` of all claims); ``floor``: the smallest
+    scale each attribute may learn (:func:`_attribute_floor` of all claims).
+    """
+
+    prior_a: np.ndarray
+    prior_b: np.ndarray
+    prior_sigma: np.ndarray
+    pair_source: np.ndarray
+    pair_attribute: np.ndarray
+    n_sources: int
+    n_attributes: int
+    alpha0: np.ndarray
+    pooled: np.ndarray | None
+    kinds: np.ndarray | None
+    bias: bool
+    attribute_sigma: np.ndarray
+    floor: np.ndarray
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pair_source)
+
+
+def em_globals(layout: ClaimLayout, prior_a, prior_b, prior_sigma, *, pooled=None, kinds=None, bias=True,
+               attribute_sigma, floor) -> EMGlobals:
+    """The :class:`EMGlobals` of a layout whose codes are global (all partitions' pairs)."""
+    a_pair, b_pair = prior_a[layout.pair_source], prior_b[layout.pair_source]
+    alpha0 = np.stack([0.5 * a_pair, 0.5 * a_pair, b_pair], axis=1)  # Dirichlet prior (exact, noisy, wild)
+    return EMGlobals(prior_a=prior_a, prior_b=prior_b, prior_sigma=prior_sigma, pair_source=layout.pair_source,
+                     pair_attribute=layout.pair_attribute, n_sources=layout.n_sources,
+                     n_attributes=layout.n_attributes, alpha0=alpha0, pooled=pooled, kinds=kinds, bias=bool(bias),
+                     attribute_sigma=np.asarray(attribute_sigma, float), floor=np.asarray(floor, float))
+
+
+@attrs.frozen(eq=False)
+class EMPartition:
+    """The EM state of one partition of the quantities (lives where the partition does).
+
+    ``full``: the partition's layout (global codes) with its frozen ``narrow``; ``rows``: the
+    positions of the claims of quantities with two or more statements (the EM's claims) in it;
+    ``layout``: their layout; ``w``: their weights; ``params``: their current (cavity) parameters;
+    ``exact0``: their prior probabilities of being exact (the copy detection's chance rate).
+    The rest is what the last E-step left for the local step: each claim's weighted
+    (exact, noisy, wild) responsibilities ``own``, its noisy weight ``wn`` and residual sums
+    ``t1, t2``, and the coinciding claim pairs ``copies`` of the copy detection.
+    """
+
+    full: ClaimLayout
+    rows: np.ndarray
+    layout: ClaimLayout
+    w: np.ndarray
+    params: ClaimParams
+    exact0: np.ndarray | None = None
+    own: np.ndarray | None = None
+    wn: np.ndarray | None = None
+    t1: np.ndarray | None = None
+    t2: np.ndarray | None = None
+    copies: tuple | None = None
+
+    @property
+    def informative(self) -> bool:
+        return len(self.rows) > 0
+
+
+@attrs.frozen(eq=False)
+class EMStats:
+    """Sums over a partition's claims per pair (they add across partitions).
+
+    ``counts`` (pairs, 3): Σ w·P(exact, noisy, wild); ``n, t1, t2``: Σ of the noisy weight and
+    the noisy residuals' first two moments; ``log_evidence``: Σ of the quantities' log evidence;
+    ``copies``: the copy detection's per source-pair sums (:func:`credscore.dependence.copy_statistics`).
+    """
+
+    counts: np.ndarray
+    n: np.ndarray
+    t1: np.ndarray
+    t2: np.ndarray
+    log_evidence: float
+    copies: tuple | None = None
+
+    def __add__(self, other: "EMStats") -> "EMStats":
+        from .dependence import merge_copy_statistics
+
+        cp = None if self.copies is None else merge_copy_statistics([self.copies, other.copies])
+        return EMStats(self.counts + other.counts, self.n + other.n, self.t1 + other.t1, self.t2 + other.t2,
+                       self.log_evidence + other.log_evidence, cp)
+
+
+@attrs.frozen(eq=False)
+class EMState:
+    """The driver's state after an M-step: the pair parameters every partition needs (broadcast).
+
+    ``it``: the iteration; ``alpha`` (pairs, 3): Dirichlet priors after kind pooling; ``counts, n,
+    t1, t2``: the reduced sums; ``centre_b``: per attribute, the bias centre; ``centre``: per pair,
+    the error-scale prior centre; ``bias, s2``: the pairs' bias and error variance;
+    ``attribute_sigma``: pooled scales; ``dependence``: (score, shared, coincide) or None.
+    """
+
+    it: int
+    alpha: np.ndarray
+    counts: np.ndarray
+    n: np.ndarray
+    t1: np.ndarray
+    t2: np.ndarray
+    centre_b: np.ndarray
+    centre: np.ndarray
+    bias: np.ndarray
+    s2: np.ndarray
+    attribute_sigma: np.ndarray
+    dependence: tuple | None = None
+    learn_bias: bool = True
+
+    @classmethod
+    def initial(cls, em: EMGlobals) -> "EMState":
+        """Before any iteration (what a fit with no informative quantity keeps)."""
+        npair = em.n_pairs
+        return cls(0, em.alpha0, np.zeros((npair, 3)), np.zeros(npair), np.zeros(npair), np.zeros(npair),
+                   np.zeros(em.n_attributes), np.ones(npair), np.zeros(npair), np.ones(npair), em.attribute_sigma,
+                   learn_bias=em.bias)
+
+
+def em_grids(grid_size: int, robust_grid_size: int) -> tuple[int, int]:
+    """The E-steps' coarser grids (their statistics are sums over many claims; the final pass is
+    exact on the full grids)."""
+    return min(grid_size, EM_GRID_SIZE), min(robust_grid_size, 2 * EM_GRID_SIZE)
+
+
+def em_start(full: ClaimLayout, em: EMGlobals, weight: np.ndarray | None = None) -> EMPartition:
+    """A partition's starting state (its layout with global codes; ``weight`` per claim of it)."""
+    # only quantities with two or more statements say anything about their sources (a lone claim is
+    # weighed by its source's other claims and is its own posterior): the EM runs on those
+    informative = full.base.counts >= 2
+    # which claims are narrow against their error scale is decided once, from the starting scales:
+    # a claim flipping between an atom and the grid as σ moves would keep the EM from settling
+    start = prior_params(full, em.prior_a, em.prior_b, em.prior_sigma, em.attribute_sigma)
+    full = attrs.evolve(full, narrow=continuous_model(full, start)[0].shape == 0)
+    layout, rows = subset_layout(full, informative)
+    w = np.ones(len(layout.source)) if weight is None else np.asarray(weight, float)[rows]
+    params = take_params(start, rows)
+    # the prior chance that a claim states the truth (copy detection)
+    return EMPartition(full=full, rows=rows, layout=layout, w=w, params=params, exact0=np.exp(params.log_exact))
+
+
+def em_estep(part: EMPartition, grid_size: int, robust_grid_size: int, dependence: bool
+             ) -> tuple[EMPartition, EMStats]:
+    """E-step on one partition: the exact posteriors and each claim's responsibilities, summed per pair."""
+    from .dependence import copy_statistics
+
+    layout, params, w = part.layout, part.params, part.w
+    pair, npair = layout.pair, layout.n_pairs
+    with warnings.catch_warnings():  # the E-steps' coarse grids: only the final pass reports
+        warnings.simplefilter("ignore", GridResolutionWarning)
+        fit = fit_posteriors(layout, params, grid_size, robust_grid_size)
+    log_ev = float(np.sum(fit.posterior.log_evidence))
+    # ---- E: each claim's exact / noisy / wild probabilities
+    sharp = layout.exact_possible & layout.narrow
+    copies = stats_copies = None
+    if dependence:  # copies of one statement count once, judged from the current fit
+        believed = np.where(sharp, fit.exact, fit.accurate)
+        # coincidence is judged on the statements as made: the fit's model has them shifted by
+        # each source's bias (and narrow intervals as points), so copies would never coincide
+        stated = attrs.evolve(fit.model, lo=layout.base.lo, hi=layout.base.hi, centre=layout.base.centre,
+                              shape=layout.base.shape)
+        stats_copies, copies = copy_statistics(layout.source, layout.n_sources, stated, believed,
+                                               exact_rate=part.exact0)
+    pe, pn = np.exp(params.log_exact), np.exp(params.log_noisy)
+    ratio = np.where(pe + pn > 0, pe / np.maximum(pe + pn, 1e-300), 0.0)
+    r_e = np.where(sharp, fit.exact, fit.accurate * ratio)
+    r_n = np.clip(fit.accurate - r_e, 0.0, 1.0)
+    r_w = np.clip(1.0 - fit.accurate, 0.0, 1.0)
+    own = np.stack([r_e, r_n, r_w], axis=1) * w[:, None]
+    counts = np.stack([segment_sum(own[:, k], pair, npair) for k in range(3)], axis=1)
+    # ---- bias and error scale: noisy claims with a stated value
+    ok = layout.residual_ok & np.isfinite(fit.r1) & np.isfinite(fit.r2)
+    # the weight of the claim's biased Gaussian in the E-step's likelihood (continuous_model): the
+    # noisy component of a sharp claim (its exact one is an atom at the stated value), the merged
+    # exact + noisy component of the others (both shifted by the bias, one scale); fit.r1 and
+    # fit.r2 carry that weight, so the statistics must too (weighting the bias term by r_n alone
+    # gave a feedback gain of −r_e / r_n on the bias: it flipped sign and grew without bound)
+    r_b = np.where(sharp, r_n, fit.accurate)
+    wn = np.where(ok, w * r_b, 0.0)
+    bc = params.bias
+    # the rounding's own variance (w²/12, added to σ² for narrow claims) is not the source's error
+    narrow = (fit.model.shape == 0) & np.isfinite(layout.width)
+    r2 = fit.r2 - np.where(narrow, r_b * np.where(narrow, layout.width, 0.0) ** 2 / 12.0, 0.0)
+    t1 = np.where(ok, w * (fit.r1 + bc * r_b), 0.0)  # Σ E[noisy (y − x)]
+    t2 = np.where(ok, w * (r2 + 2 * bc * fit.r1 + bc * bc * r_b), 0.0)  # Σ E[noisy (y − x)²]
+    n_p, t1_p, t2_p = (segment_sum(v, pair, npair) for v in (wn, t1, t2))
+    part = attrs.evolve(part, own=own, wn=wn, t1=t1, t2=t2, copies=copies)
+    return part, EMStats(counts, n_p, t1_p, t2_p, log_ev, stats_copies)
+
+
+def em_mstep(em: EMGlobals, stats: EMStats, prev: EMState, it: int) -> EMState:
+    """M-step on the driver: the pair parameters from the reduced sums of all partitions."""
+    from .dependence import copy_scores
+
+    counts = stats.counts
+    alpha = em.alpha0
+    if em.pooled is not None and em.pooled.any():
+        alpha = _kind_pooled_prior(em.alpha0, counts, em.pair_source, em.pooled, em.kinds)
+    attr_of_pair, na, npair = em.pair_attribute, em.n_attributes, em.n_pairs
+    n_p, t1_p, t2_p = stats.n, stats.t1, stats.t2
+    k = PRIOR_CLAIMS
+    b_p = t1_p / (k + n_p) if em.bias else np.zeros(npair)
+    # biases are identified only up to a shift of every truth of an attribute: centre them so that
+    # the typical source (the claim-weighted median) is unbiased
+    centre_b = prev.centre_b
+    if it <= _DAMP_AFTER:  # then frozen: a median can jump between sources and keep the EM cycling
+        centre_b = np.nan_to_num(segment_quantile(b_p, attr_of_pair, na, weights=n_p)) if em.bias else np.zeros(na)
+    b_p = b_p - centre_b[attr_of_pair]
+    ss_p = np.maximum(t2_p - 2 * b_p * t1_p + b_p * b_p * n_p, 0.0)
+    # the attribute's pooled scale (hyperprior centre), floored at its rounding
+    attr_var = segment_sum(ss_p, attr_of_pair, na) / np.maximum(segment_sum(n_p, attr_of_pair, na), 1e-300)
+    have = segment_sum(n_p, attr_of_pair, na) > 2 * k
+    sig_attr = np.where(have, np.sqrt(np.maximum(attr_var, em.floor**2)), prev.attribute_sigma)
+    sig0_src = em.prior_sigma[em.pair_source]
+    centre = np.where(np.isnan(sig0_src), sig_attr[attr_of_pair], sig0_src)
+    s2_p = (k * centre**2 + ss_p) / (k + n_p)
+    dep = None if stats.copies is None else copy_scores(em.n_sources, stats.copies)
+    return EMState(it, alpha, counts, n_p, t1_p, t2_p, centre_b, centre, b_p, s2_p, sig_attr, dep, em.bias)
+
+
+def em_local(part: EMPartition, state: EMState) -> tuple[EMPartition, float]:
+    """Local step on one partition: each claim's cavity parameters from the pair parameters (the
+    pair's statistics without the claim), and the largest change of any parameter."""
+    from .dependence import copy_weights
+
+    layout, params, own, wn, t1, t2 = part.layout, part.params, part.own, part.wn, part.t1, part.t2
+    pair = layout.pair
+    if state.dependence is not None:
+        wts = copy_weights(state.dependence[0], layout.source, part.copies, len(pair))
+        layout = attrs.evolve(layout, base=attrs.evolve(layout.base, weight=wts))
+    # ---- Dirichlet weights with a cavity over claims
+    cav = state.alpha[pair] + state.counts[pair] - own
+    cav = np.maximum(cav, 1e-12)
+    cav /= cav.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        new_le = np.where(layout.exact_possible, np.log(cav[:, 0]), -np.inf)
+        new_ln = np.where(layout.exact_possible, np.log(cav[:, 1]), np.log(cav[:, 0] + cav[:, 1]))
+        new_lw = np.log(cav[:, 2])
+    # ---- bias and error scale: the pair's statistics without the claim
+    k = PRIOR_CLAIMS
+    n_c = state.n[pair] - wn
+    t1_c = state.t1[pair] - t1
+    t2_c = state.t2[pair] - t2
+    b_c = t1_c / (k + n_c) - state.centre_b[layout.attribute] if state.learn_bias else np.zeros(len(pair))
+    ss_c = np.maximum(t2_c - 2 * b_c * t1_c + b_c * b_c * n_c, 0.0)
+    s2_c = (k * state.centre[pair] ** 2 + ss_c) / (k + n_c)
+    new_sigma = np.where(layout.has_se, layout.base.sigma, np.sqrt(s2_c))
+    new_bias = np.where(layout.has_se, 0.0, b_c)
+    if state.it > _DAMP_AFTER:  # damped updates settle parameters that would flip back and forth
+        new_le = np.logaddexp(np.log(1 - _DAMPING) + params.log_exact, np.log(_DAMPING) + new_le)
+        new_ln = np.logaddexp(np.log(1 - _DAMPING) + params.log_noisy, np.log(_DAMPING) + new_ln)
+        new_lw = np.logaddexp(np.log(1 - _DAMPING) + params.log_wild, np.log(_DAMPING) + new_lw)
+        new_sigma = np.exp(np.log(params.sigma) + _DAMPING * (np.log(new_sigma) - np.log(params.sigma)))
+        new_bias = params.bias + _DAMPING * (new_bias - params.bias)
+    with np.errstate(invalid="ignore"):
+        change = max(
+            float(np.max(np.abs(np.exp(new_le) - np.exp(params.log_exact)), initial=0.0)),
+            float(np.max(np.abs(np.exp(new_lw) - np.exp(params.log_wild)), initial=0.0)),
+            float(np.max(np.abs(np.log(new_sigma) - np.log(params.sigma)), initial=0.0)),
+            float(np.max(np.abs(new_bias - params.bias) / new_sigma, initial=0.0)),
+        )
+    params = ClaimParams(new_le, new_ln, new_lw, new_sigma, new_bias)
+    return attrs.evolve(part, layout=layout, params=params), change
+
+
+def em_counts(part: EMPartition, em: EMGlobals) -> np.ndarray:
+    """Σ weight of the partition's EM claims per pair (adds across partitions)."""
+    return segment_sum(part.w, part.layout.pair, em.n_pairs)
+
+
+def em_finish(part: EMPartition, state: EMState, grid_size: int, robust_grid_size: int
+              ) -> tuple[ClaimParams, Fit, np.ndarray | None]:
+    """The final pass of one partition on the caller's grids: every claim's parameters (its pair's
+    posterior means; the EM claims their cavity values), the fit, and the copy weights (or None)."""
+    full = part.full
+    params = _full_params(full, part.rows, part.params, state.alpha + state.counts, state.bias, np.sqrt(state.s2))
+    wt = None
+    if state.dependence is not None:
+        wt = np.ones(len(full.source))
+        wt[part.rows] = part.layout.base.weight
+        full = attrs.evolve(full, base=attrs.evolve(full.base, weight=wt))
+    return params, fit_posteriors(full, params, grid_size, robust_grid_size), wt
+
+
+def em_source_fit(em: EMGlobals, state: EMState, n: np.ndarray) -> SourceFit:
+    """The learned parameters per pair (``n``: the reduced :func:`em_counts`)."""
+    post_alpha = state.alpha + state.counts
+    return SourceFit(
+        pair_source=em.pair_source, pair_attribute=em.pair_attribute, exact=post_alpha[:, 0],
+        noisy=post_alpha[:, 1], wild=post_alpha[:, 2], sigma=np.sqrt(state.s2), bias=state.bias, n=n,
+        attribute_sigma=state.attribute_sigma, prior=state.alpha,
+    )
 
 
 def _kind_pooled_prior(alpha0, counts, pair_source, pooled, kinds) -> np.ndarray:
