@@ -200,8 +200,6 @@ def fuse(
             layout = attrs.evolve(layout, base=attrs.evolve(model, weight=dep[3]))
         params = prior_params(layout, sp["a"], sp["b"], prior_sigma)
         fitted = fit_posteriors(layout, params, **grids)
-    post, acc_model, model = fitted.posterior, fitted.accurate, fitted.model
-
     # per input claim: its evidence claim's probability of being accurate (exact or noisy) and exact
     ev_pos = np.empty(len(cs), dtype=np.int64)
     ev_pos[model.claim] = np.arange(len(model.claim))
@@ -250,6 +248,29 @@ def fuse(
     result = with_agreement(result, acc_model)  # agreement and conflict columns (credscore.agreement)
     with np.errstate(over="ignore"):  # a variance beyond the float range (magnitudes over ~1e154) is inf
         return attrs.evolve(result, estimates=rescale.natural_columns(result.estimates, k, ("tau2",), power=2))
+
+
+def _claim_probabilities(cs: ClaimSet, fitted) -> tuple[np.ndarray, np.ndarray]:
+    """Per input claim: its evidence claim's probability of being accurate (exact or noisy) and exact."""
+    model = fitted.model
+    ev_pos = np.empty(len(cs), dtype=np.int64)
+    ev_pos[model.claim] = np.arange(len(model.claim))
+    ev_pos = ev_pos[cs.evidence]  # the model position of each input claim's evidence
+    return fitted.accurate[ev_pos], fitted.exact[ev_pos]
+
+
+def _assemble(cs: ClaimSet, fitted, p_acc, p_exact, sources: Table, level: float, info, dependence,
+              diagnostics: bool) -> FusionResult:
+    """The FusionResult of a static fit without rescaling (what :mod:`credscore.dask` builds per
+    partition of the quantities: its estimates and claims; ``sources`` is made by the caller)."""
+    post, model = fitted.posterior, fitted.model
+    result = FusionResult(estimates=_estimates_table(cs, post, level), claims=_claims_table(cs, p_acc, p_exact),
+                          sources=sources, level=level, claimset=cs, posterior=post, model=model, learning=info,
+                          dependence_scores=dependence)
+    result = _with_statuses(result)  # holds / evidence words per claim (credscore.statuses)
+    if not diagnostics:
+        return result
+    return with_agreement(result, fitted.accurate)  # agreement and conflict columns (credscore.agreement)
 
 
 def _should_learn(learn: bool | str, cs: ClaimSet) -> bool:
@@ -347,13 +368,45 @@ def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, p_exac
     """One row per source: prior, reliability posterior (with its credible interval), exact share,
     error scale and bias (model space, of the source's most frequent attribute; a rescaled linear
     attribute's in natural units: ``k``, :mod:`credscore.rescale`)."""
-    ns = cs.n_sources
-    sp = resolve_source_priors(priors, cs)
-    ev = cs.is_evidence
-    n_claims = segment_count(cs.source[ev], ns)
-    n_q = distinct_per_group(cs.source, cs.quantity, ns, cs.n_quantities)
-    acc = segment_sum(p_acc[ev], cs.source[ev], ns)
-    exact = segment_sum(p_exact[ev], cs.source[ev], ns)
+    sums = _source_sums(cs.source, cs.quantity, cs.is_evidence, cs.n_sources, cs.n_quantities, p_acc, p_exact,
+                        layout, params, k)
+    return _sources_from_sums(sums, cs.sources, cs.source_kinds, priors, layout.pair_source, src_fit, level)
+
+
+def _source_sums(source, quantity, evidence, ns: int, nq: int, p_acc, p_exact, layout, params, k=None) -> dict:
+    """What the sources table needs from the claims, as sums per source and per pair (``source``:
+    codes of ``layout``'s sources): additive over partitions holding disjoint quantities, except
+    ``first_sigma, first_bias`` (per pair, of its first claim; NaN where it has none) and
+    ``stated`` (samples: each claim's stated error scale or NaN, by source); ``first_k``: the
+    rescaling exponent of that first claim's quantity (``k``, :mod:`credscore.rescale`)."""
+    ev = evidence
+    claim_of_pair = np.full(layout.n_pairs, -1, dtype=np.int64)
+    claim_of_pair[layout.pair[::-1]] = np.arange(len(layout.pair))[::-1]
+    there = claim_of_pair >= 0
+    first_sigma, first_bias = np.full(layout.n_pairs, np.nan), np.full(layout.n_pairs, np.nan)
+    first_sigma[there], first_bias[there] = params.sigma[claim_of_pair[there]], params.bias[claim_of_pair[there]]
+    first_k = np.zeros(layout.n_pairs, dtype=np.int64)
+    if k is not None:
+        first_k[there] = np.asarray(k)[layout.base.quantity[claim_of_pair[there]]]
+    return {
+        "n_claims": segment_count(source[ev], ns),
+        "n_quantities": distinct_per_group(source, quantity, ns, nq),
+        "accurate": segment_sum(p_acc[ev], source[ev], ns),
+        "exact": segment_sum(p_exact[ev], source[ev], ns),
+        "per_pair": segment_count(layout.pair, layout.n_pairs),
+        "first_sigma": first_sigma,
+        "first_bias": first_bias,
+        "stated": (np.where(layout.has_se, params.sigma, np.nan), layout.source),
+        "first_k": first_k,
+    }
+
+
+def _sources_from_sums(sums: dict, sources, source_kinds, priors: SourcePriors, pair_source, src_fit, level: float,
+                       stated_weights=None) -> Table:
+    """The sources table from :func:`_source_sums` (of all claims)."""
+    ns = len(sources)
+    sp = resolve_source_priors(priors, _Labels(sources, source_kinds))
+    n_claims, n_q, acc, exact = sums["n_claims"], sums["n_quantities"], sums["accurate"], sums["exact"]
     a0, b0 = sp["a"].astype(float), sp["b"].astype(float)
     # (after learning, the prior of a source pooled with its kind is its kind's: its main pair's)
     # Beta posterior of the reliability given the exact P(accurate) of the source's claims
@@ -362,20 +415,17 @@ def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, p_exac
     with np.errstate(invalid="ignore", divide="ignore"):
         lo = np.where(certain, 1.0, stats.beta.ppf((1 - level) / 2, a_post, np.maximum(b_post, 1e-300)))
         hi = np.where(certain, 1.0, stats.beta.ppf((1 + level) / 2, a_post, np.maximum(b_post, 1e-300)))
-    kinds = np.array([priors.source_kinds.get(str(s), k) for s, k in zip(cs.sources, cs.source_kinds)], dtype=object)
+    kinds = np.array([priors.source_kinds.get(str(s), k) for s, k in zip(sources, source_kinds)], dtype=object)
     # error scale and bias of each source's most frequent attribute (the claim-weighted pair)
-    per_pair = segment_count(layout.pair, layout.n_pairs)
-    order = np.lexsort((-per_pair, layout.pair_source))
+    per_pair = sums["per_pair"]
+    order = np.lexsort((-per_pair, pair_source))
     first = np.ones(len(order), dtype=bool)
-    first[1:] = layout.pair_source[order][1:] != layout.pair_source[order][:-1]
+    first[1:] = pair_source[order][1:] != pair_source[order][:-1]
     main = np.full(ns, -1, dtype=np.int64)
-    main[layout.pair_source[order][first]] = order[first]
-    claim_of_pair = np.full(layout.n_pairs, -1, dtype=np.int64)
-    claim_of_pair[layout.pair[::-1]] = np.arange(len(layout.pair))[::-1]
+    main[pair_source[order][first]] = order[first]
     has = main >= 0
     error, bias = np.full(ns, np.nan), np.full(ns, np.nan)
-    c = claim_of_pair[main[has]]
-    error[has], bias[has] = params.sigma[c], params.bias[c]
+    error[has], bias[has] = sums["first_sigma"][main[has]], sums["first_bias"][main[has]]
     if src_fit is not None:
         strength = a0[has] + b0[has]
         al = src_fit.prior[main[has]]
@@ -386,14 +436,15 @@ def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, p_exac
             lo = np.where(b_post <= 0, 1.0, stats.beta.ppf((1 - level) / 2, a_post, np.maximum(b_post, 1e-300)))
             hi = np.where(b_post <= 0, 1.0, stats.beta.ppf((1 + level) / 2, a_post, np.maximum(b_post, 1e-300)))
     if src_fit is not None:  # learned: the pair's posterior (sources stating an se: its median)
-        stated = segment_quantile(np.where(layout.has_se, params.sigma, np.nan), layout.source, ns)
+        stated = segment_quantile(*sums["stated"], ns, weights=stated_weights)
         error[has] = np.where(np.isnan(stated[has]), src_fit.sigma[main[has]], stated[has])
         bias[has] = src_fit.bias[main[has]]
-    if k is not None and np.any(k):
-        kc = k[layout.base.quantity[c]]
+    kp = sums.get("first_k")
+    if kp is not None and np.any(kp):  # rescaled linear attributes (credscore.rescale): natural units
+        kc = kp[main[has]]
         error[has], bias[has] = rescale.natural(error[has], kc), rescale.natural(bias[has], kc)
     return Table({
-        "source": cs.sources.astype(object),
+        "source": np.asarray(sources).astype(object),
         "source_kind": kinds,
         "reliability_prior": sp["a"] / (sp["a"] + sp["b"]),
         "reliability": a_post / (a_post + b_post),
@@ -406,3 +457,15 @@ def _sources_table(cs: ClaimSet, priors: SourcePriors, p_acc: np.ndarray, p_exac
         "n_quantities": n_q,
         "mean_p_accurate": acc / np.maximum(n_claims, 1),
     })
+
+
+@attrs.frozen
+class _Labels:
+    """Source labels and kinds, as :func:`credscore.priors.resolve_source_priors` reads them."""
+
+    sources: Any
+    source_kinds: Any
+
+    @property
+    def n_sources(self) -> int:
+        return len(self.sources)

@@ -554,6 +554,16 @@ def _full_params(full: ClaimLayout, rows: np.ndarray, cavity: ClaimParams, post_
 
 def _attribute_floor(layout: ClaimLayout) -> np.ndarray:
     """The smallest error scale an attribute may learn: its median rounding half-width (model space)."""
+    return attribute_floor_from_samples(*attribute_floor_samples(layout), layout.n_attributes)
+
+
+def attribute_floor_samples(layout: ClaimLayout) -> tuple[np.ndarray, np.ndarray]:
+    """The rounding half-widths of the claims and their attribute codes (quantity-local)."""
     fin = np.isfinite(layout.width) & (layout.width > 0)
-    half = segment_quantile(0.5 * layout.width[fin], layout.attribute[fin], layout.n_attributes)
+    return 0.5 * layout.width[fin], layout.attribute[fin]
+
+
+def attribute_floor_from_samples(values, codes, n_attributes: int, weights=None) -> np.ndarray:
+    """:func:`_attribute_floor` from :func:`attribute_floor_samples` (``weights``: counts of merged values)."""
+    half = segment_quantile(values, codes, n_attributes, weights=weights)
     return np.nan_to_num(half, nan=0.0)

@@ -44,7 +44,7 @@ from .likelihood import SHAPE_INTERVAL, SHAPE_LOWER, SHAPE_POINT, SHAPE_UPPER, C
 from .posterior import Atoms, GridPosterior, _log_prior, compute_posteriors
 
 __all__ = ["ClaimLayout", "ClaimParams", "Fit", "SHARP", "build_layout", "continuous_model", "fit_posteriors",
-           "subset_layout", "take_params"]
+           "subset_layout", "take_params", "attribute_scale_samples", "attribute_scale_from_samples"]
 
 #: A claim is *sharp* (its exact component is an atom) when the width of its stated interval
 #: is below SHARP times its error scale: the noisy density is then nearly constant across it.
@@ -223,10 +223,15 @@ def initial_attribute_scale(layout: ClaimLayout) -> np.ndarray:
     magnitude when both are zero). Learning (:mod:`credscore.learning`)
     replaces it with the scale the noisy claims show.
     """
-    from .priors import DEFAULT_LOG_SIGMA
+    return attribute_scale_from_samples(attribute_scale_samples(layout), layout.attribute_log)
 
+
+def attribute_scale_samples(layout: ClaimLayout) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The per-claim values whose medians per attribute :func:`initial_attribute_scale` takes, as
+    ``{name: (values, attribute codes)}``: deviations from the quantity's median (``apart``: of
+    the claims that do not state it; ``all``), rounding half-widths (``half``) and magnitudes
+    (``mag``). Quantity-local, so the samples of partitions holding disjoint quantities concatenate."""
     m = layout.base
-    na = layout.n_attributes
     ok = ~np.isnan(layout.stated)
     y = np.where(ok, layout.stated, 0.0)
     med = segment_quantile(y[ok], m.quantity[ok], m.n_quantities)
@@ -235,15 +240,33 @@ def initial_attribute_scale(layout: ClaimLayout) -> np.ndarray:
     # claims that state the quantity's median say nothing about the size of errors (they are
     # explained as exact): the spread is that of the others
     apart = ok & (dev > np.where(np.isfinite(half), half, 0.0))
-    spread = 1.482602218505602 * segment_quantile(dev[apart], layout.attribute[apart], na)
     fin = ok & np.isfinite(half)
-    half_med = np.nan_to_num(segment_quantile(half[fin], layout.attribute[fin], na))
-    mag = np.nan_to_num(segment_quantile(np.abs(y[ok]), layout.attribute[ok], na))
-    spread_all = 1.482602218505602 * segment_quantile(dev[ok], layout.attribute[ok], na)
+    a = layout.attribute
+    return {"apart": (dev[apart], a[apart]), "half": (half[fin], a[fin]), "mag": (np.abs(y[ok]), a[ok]),
+            "all": (dev[ok], a[ok])}
+
+
+def attribute_scale_from_samples(samples: dict, attribute_log: np.ndarray,
+                                 weights: dict | None = None) -> np.ndarray:
+    """:func:`initial_attribute_scale` from :func:`attribute_scale_samples` (``weights``: a count
+    per sample value, when equal values were merged)."""
+    from .priors import DEFAULT_LOG_SIGMA
+
+    na = len(attribute_log)
+    wt = weights or {}
+
+    def med(name):
+        v, c = samples[name]
+        return segment_quantile(v, c, na, weights=wt.get(name))
+
+    spread = 1.482602218505602 * med("apart")
+    half_med = np.nan_to_num(med("half"))
+    mag = np.nan_to_num(med("mag"))
+    spread_all = 1.482602218505602 * med("all")
     spread = np.where(np.isfinite(spread) & (spread > 0), spread, spread_all)  # too few claims apart
     linear = np.maximum(np.nan_to_num(spread), half_med)
     linear = np.where(linear > 0, linear, 1e-3 * np.maximum(mag, 1.0))
-    return np.where(layout.attribute_log, DEFAULT_LOG_SIGMA, linear)
+    return np.where(attribute_log, DEFAULT_LOG_SIGMA, linear)
 
 
 def continuous_model(layout: ClaimLayout, params: ClaimParams) -> tuple[ClaimModel, np.ndarray]:
