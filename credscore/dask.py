@@ -567,7 +567,7 @@ def fuse(
     gkey = np.unique(np.concatenate(keys))
     codes = _Codes(sources=sources, kinds=kinds, attributes=attributes, attribute_log=attr_log,
                    pair_source=(gkey // na).astype(np.int64), pair_attribute=(gkey % na).astype(np.int64))
-    codes_f = client.scatter(codes, broadcast=True)
+    codes_f = _put(client, codes)
     p2 = [client.submit(_globalize, f, codes_f, sm, am) for f, sm, am in zip(p1, smaps, amaps)]
     samples = client.gather([client.submit(operator.itemgetter(1), f) for f in p2])
     samples = [s for s in samples if s is not None]
@@ -587,7 +587,7 @@ def fuse(
         em = em_globals(_PairLayout(codes), sp["a"], sp["b"], prior_sigma, pooled=pooled, kinds=kind_codes,
                         bias=True, attribute_sigma=sig_attr0, floor=floor)
         g["em"] = em
-    g_f = client.scatter(g, broadcast=True)
+    g_f = _put(client, g)
     pp = [client.submit(_stage2, client.submit(operator.itemgetter(0), f), g_f, quantity_priors) for f in p2]
     client.gather([client.submit(lambda x: None, f) for f in pp])  # the partitions are ready
 
@@ -608,7 +608,7 @@ def fuse(
             stats = client.submit(_sum_stats, *[client.submit(operator.itemgetter(1), o) for o in out]).result()
             history.append(stats.log_evidence)
             state = em_mstep(em, stats, state, it)
-            state_f = client.scatter(state, broadcast=True)
+            state_f = _put(client, state)
             loc = [client.submit(_local_only, f, state_f) for f in pp]
             pp = [client.submit(operator.itemgetter(0), o) for o in loc]
             change = client.submit(_max_change, *[client.submit(operator.itemgetter(1), o) for o in loc]).result()
@@ -632,14 +632,14 @@ def fuse(
             dep = state.dependence
     elif detect_copies is True:  # priors only: coincidences judged against a neutral belief
         st = client.gather([client.submit(_copy_stats_priors, f) for f in pp])
-        dep = copy_scores(ns, merge_copy_statistics(st))
+        dep = copy_scores(ns, merge_copy_statistics([x[0] for x in st]))
         g["copy_scores"] = dep
-        g_f = client.scatter(g, broadcast=True)
+        g_f = _put(client, g)
 
     # ---- the final pass on the caller's grids
     opts = {"grid_size": int(grid_size), "robust_grid_size": int(robust_grid_size), "priors": priors,
             "level": level, "diagnostics": bool(diagnostics)}
-    state_f = client.scatter(state, broadcast=True) if state is not None else None
+    state_f = _put(client, state) if state is not None else None
     fin = [client.submit(_finish, f, state_f, g_f, opts) for f in pp]
     if progress:
         from distributed import progress as _progress
@@ -666,6 +666,16 @@ def fuse(
                                  verify_meta=False)
     return DaskFusionResult(estimates=estimates, claims=claims_out, sources=sources_table, learning=info,
                             dependence_scores=dependence_scores, level=level, futures=fin)
+
+
+def _value(x):
+    return x
+
+
+def _put(client, obj):
+    """``obj`` on the cluster as a task (not scattered data): a worker that dies with it loses
+    nothing that cannot be recomputed. Sent once to each worker that needs it."""
+    return client.submit(_value, obj, pure=False)
 
 
 def _delayed(fn):
