@@ -409,6 +409,10 @@ def _dynamics(args: argparse.Namespace):
 
 
 def _fuse(args: argparse.Namespace) -> int:
+    if args.dask:  # on a Dask cluster: Parquet / CSV files in, Parquet out (credscore.dask)
+        from .dask import cli_fuse
+
+        return cli_fuse(args)
     check_input(args.file, "file")
     check_input(args.priors, "--priors")
     check_input(args.quantity_priors, "--quantity-priors")
@@ -586,6 +590,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", metavar="FILE", help="write the estimates table to this CSV file")
     g.add_argument("--claims-out", metavar="FILE", help="write the per-claim table to this CSV file")
     g.add_argument("--trajectory-out", metavar="FILE", help="write every trajectory to this CSV file (drift)")
+    g = f.add_argument_group("on a Dask cluster (needs credscore[dask])")
+    g.add_argument("--dask", action="store_true", help="fuse with credscore.dask: FILE may be a glob or directory "
+                   "of Parquet / CSV files; --out and --claims-out are directories of Parquet files")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler to use (default: a local cluster)")
     f.set_defaults(func=_fuse, show=None)
 
     c = sub.add_parser("compare", help="run every estimation method on your claims and score it against the truth",

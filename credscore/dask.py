@@ -29,6 +29,7 @@ import glob as _glob
 import logging
 import operator
 import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -81,6 +82,7 @@ class DaskFusionResult:
     dependence_scores: Any
     level: float
     futures: Any = attrs.field(default=None, repr=False)  # the partitions' results, kept alive
+    ordered: Any = attrs.field(default=None, repr=False)  # the tables with their input-order keys
 
     def compute(self):
         """An ordinary :class:`~credscore.FusionResult` with every table in memory (rows in input
@@ -94,7 +96,7 @@ class DaskFusionResult:
 
         from .results import FusionResult, Table
 
-        est, cl = dask.compute(self.estimates, self.claims)
+        est, cl = dask.compute(*self.ordered)
         est = est.sort_values("_first").drop(columns="_first")
         cl = cl.sort_values(_ORDER).drop(columns=_ORDER)
         return FusionResult(estimates=_table(est), claims=_table(cl), sources=self.sources, level=self.level,
@@ -664,8 +666,9 @@ def fuse(
                                 verify_meta=False)
     claims_out = dd.from_delayed([_delayed(operator.itemgetter(1))(f) for f in fin], meta=cl_meta,
                                  verify_meta=False)
-    return DaskFusionResult(estimates=estimates, claims=claims_out, sources=sources_table, learning=info,
-                            dependence_scores=dependence_scores, level=level, futures=fin)
+    return DaskFusionResult(estimates=estimates.drop(columns="_first"), claims=claims_out.drop(columns=_ORDER),
+                            sources=sources_table, learning=info, dependence_scores=dependence_scores, level=level,
+                            futures=fin, ordered=(estimates, claims_out))
 
 
 def _value(x):
@@ -715,3 +718,49 @@ class _PairLayout:
     @property
     def n_attributes(self):
         return len(self.codes.attributes)
+
+
+def cli_fuse(args) -> int:
+    """``python -m credscore fuse FILES --dask [--scheduler ADDRESS] --out DIR``: the estimates (and
+    with ``--claims-out`` the claims) written as Parquet, the sources table printed."""
+    from .__main__ import CLIError, _learn, parse_scales
+    from .priors import SourcePriors
+
+    unsupported = [opt for opt, given in (("--drift", args.drift or args.drift_scale is not None or args.shared_drift
+                                           or args.monotone), ("--trajectory-out", args.trajectory_out),
+                                          ("--quantity-priors", args.quantity_priors)) if given]
+    if unsupported:
+        raise CLIError(f"`{unsupported[0]}` is not available with --dask.")
+    _, Client = _require()
+    client = Client(args.scheduler) if args.scheduler else None
+    priors = SourcePriors.from_csv(args.priors) if args.priors else None
+    progress_log = logging.getLogger("credscore.dask")
+
+    def report(it, objective, change):
+        if args.show != "quiet":
+            print(f"EM iteration {it}: log evidence {objective:.6g}, max change {change:.3g}", file=sys.stderr)
+
+    try:
+        res = fuse(args.file, priors, level=args.level, learn_reliability=_learn(args.learn),
+                   detect_copies=args.detect_copies, max_iter=args.max_iter, tol=args.tol,
+                   diagnostics=not args.no_diagnostics, grid_size=args.grid_size,
+                   robust_grid_size=args.robust_grid_size, scales=parse_scales(args.scale), client=client,
+                   callback=report)
+        written = []
+        if args.out:
+            res.estimates.to_parquet(args.out, write_index=False)
+            written.append(f"estimates to {args.out}/")
+        if args.claims_out:
+            res.claims.to_parquet(args.claims_out, write_index=False)
+            written.append(f"claims to {args.claims_out}/")
+        if not args.out and not args.claims_out:
+            print(res.compute().estimates.to_text(max_rows=50))
+        if args.show != "quiet":
+            print(res.sources.to_text(max_rows=20))
+            if written:
+                print("wrote " + ", ".join(written))
+    finally:
+        progress_log.debug("done")
+        if client is not None:
+            client.close()
+    return 0

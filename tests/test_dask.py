@@ -207,3 +207,17 @@ def test_bad_options_and_drift_are_refused(client):
         cdask.fuse(dd.from_pandas(df, npartitions=1), level=1.5)
     with pytest.raises(TypeError, match="dask DataFrame or a path"):
         cdask.fuse(df)
+
+
+def test_cli_writes_parquet_estimates(client, tmp_path, capsys):
+    from credscore.__main__ import main
+
+    df = _frame("peers", 600, seed=9)
+    paths, ordered = _split_files(df, tmp_path, 2, seed=10)
+    out = tmp_path / "estimates"
+    code = main(["fuse", str(tmp_path / "*.parquet"), "--dask", "--scheduler", client.scheduler.address,
+                 "--out", str(out), "--quiet"])
+    assert code == 0
+    got = pd.read_parquet(out).set_index("quantity")
+    mem = credscore.fuse(ClaimSet.from_dataframe(ordered), tol=1e-6).estimates.to_dataframe().set_index("quantity")
+    _close(mem["median"], got.loc[mem.index, "median"])
