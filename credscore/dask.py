@@ -165,7 +165,7 @@ def _input_frame(claims):
         return dd.from_delayed(parts, meta=meta, verify_meta=False), "line" if files[0].endswith(".csv") else "row"
     if hasattr(claims, "map_partitions") and hasattr(claims, "npartitions"):
         meta = _with_position(claims._meta)
-        return claims.map_partitions(_with_position, meta=meta), "row"
+        return claims.map_partitions(_with_position, meta=meta), "partition row"
     raise TypeError(f"`claims` must be a dask DataFrame or a path or glob of Parquet / CSV files; "
                     f"got {type(claims).__name__}.")
 
@@ -545,6 +545,8 @@ def fuse(
     errors = [s["error"] for s in summaries if s["error"] is not None]
     if errors:
         o, f, r, field, msg, wh = min(errors, key=lambda t: t[0])
+        if wh == "partition row":  # a dask DataFrame: the partition and the row's position in it
+            raise ClaimError(msg, row=r, field=field, where=f"{f}, row")
         raise ClaimError(msg, row=r, field=field, where=f"file {f!r}, {wh}" if f is not None else wh)
     keep = [i for i, s in enumerate(summaries) if "sources" in s]
     p1 = [p1[i] for i in keep]

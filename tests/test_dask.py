@@ -79,6 +79,8 @@ def _assert_parity(mem, res):
     assert list(e1.index) == list(e2.index)  # quantities in order of first appearance
     for col in ("median", "low", "high", "mean", "sd", "mode"):
         _close(e1[col], e2[col])
+    for col in ("conflict", "Q", "tau2"):  # the diagnostics columns are quantity-local too
+        _close(e1[col], e2[col], rtol=1e-7)
     c1, c2 = mem.claims.to_dataframe(), got.claims.to_dataframe()
     assert list(c1["quantity"]) == list(c2["quantity"]) and list(c1["source"]) == list(c2["source"])
     for col in ("p_accurate", "p_exact"):
@@ -197,6 +199,14 @@ def test_bad_csv_names_file_line_and_field(client, tmp_path):
         cdask.fuse(str(tmp_path / "*.csv"))
     with pytest.raises(ClaimError, match=r"^line 19, field `value`: "):
         ClaimSet.from_csv(tmp_path / "b.csv")
+
+
+def test_bad_dask_dataframe_names_partition_row_and_field(client):
+    df = _frame("peers", 200, seed=11)[["quantity", "source", "value", "se"]]
+    df.loc[150, "source"] = None
+    ddf = dd.from_pandas(df, npartitions=2, sort=False)  # rows 0-99 and 100-199
+    with pytest.raises(ClaimError, match=r"^partition 1, row 50, field `source`: "):
+        cdask.fuse(ddf, shuffle=False)
 
 
 def test_bad_options_and_drift_are_refused(client):
