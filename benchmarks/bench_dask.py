@@ -47,6 +47,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--memory-limit", default="4GB")
     ap.add_argument("--npartitions", type=int, default=None, help="partitions after the shuffle (default: files)")
     ap.add_argument("--no-memory", action="store_true", help="skip the in-memory fit")
+    ap.add_argument("--default-malloc", action="store_true",
+                    help="workers with dask's allocator settings, not credscore.dask.WORKER_ENV")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
 
@@ -57,7 +59,8 @@ def main(argv=None) -> dict:
     import credscore.dask as cdask
 
     files = sorted(glob.glob(os.path.join(args.data, "claims-*.parquet")))
-    out = {"files": len(files), "workers": args.workers, "memory_limit": args.memory_limit}
+    out = {"files": len(files), "workers": args.workers, "memory_limit": args.memory_limit,
+           "worker_env": "dask default" if args.default_malloc else cdask.WORKER_ENV}
     mem = None
     if not args.no_memory:
         t0 = time.perf_counter()
@@ -71,8 +74,11 @@ def main(argv=None) -> dict:
         del df, cs
         print(f"in memory: read {t1 - t0:.1f} s, fit {t2 - t1:.1f} s ({mem.learning.iterations} iterations)")
 
-    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                           memory_limit=args.memory_limit, dashboard_address=None)
+    if args.default_malloc:  # dask's own worker environment
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                               memory_limit=args.memory_limit, dashboard_address=None)
+    else:
+        cluster = cdask.local_cluster(n_workers=args.workers, threads_per_worker=1, memory_limit=args.memory_limit)
     client = Client(cluster)
     iters = []
     peak = {"rss": 0}

@@ -38,7 +38,7 @@ import numpy as np
 
 from .exceptions import ClaimError, ConvergenceWarning
 
-__all__ = ["fuse", "DaskFusionResult"]
+__all__ = ["fuse", "DaskFusionResult", "local_cluster", "WORKER_ENV"]
 
 log = logging.getLogger("credscore.dask")
 
@@ -423,14 +423,34 @@ def _client(client):
         pass
     global _OWN_CLIENT
     if _OWN_CLIENT is None:
-        from distributed import LocalCluster
-
         log.info("no dask client: starting a LocalCluster")
-        _OWN_CLIENT = Client(LocalCluster(processes=True, dashboard_address=None))
+        _OWN_CLIENT = Client(local_cluster())
     return _OWN_CLIENT
 
 
 _OWN_CLIENT = None
+
+#: glibc allocator settings for the worker processes. Dask's nanny starts workers with
+#: MALLOC_TRIM_THRESHOLD_=64 KiB (memory goes back to the OS at once); the E-step allocates and
+#: frees arrays of many MB per partition, and with that setting (and glibc's dynamic mmap
+#: threshold) every one of them is page-faulted in afresh: measured 1.6x the CPU time of the same
+#: E-step in a plain process (125k claims: 2.7-3.1 s vs 1.7 s), equal with these settings.
+WORKER_ENV = {"MALLOC_TRIM_THRESHOLD_": 1 << 30, "MALLOC_MMAP_THRESHOLD_": 1 << 25, "MALLOC_TOP_PAD_": 1 << 28}
+
+
+def local_cluster(**kwargs):
+    """A ``distributed.LocalCluster`` of worker processes whose allocator settings suit the E-step
+    (:data:`WORKER_ENV`); keyword arguments go to LocalCluster (``n_workers``, ``memory_limit``, ...).
+    For a cluster started otherwise, set the same in ``distributed.nanny.pre-spawn-environ``."""
+    import dask
+    from distributed import LocalCluster
+
+    kwargs.setdefault("processes", True)
+    kwargs.setdefault("dashboard_address", None)
+    kwargs["env"] = {**{k: str(v) for k, v in WORKER_ENV.items()}, **kwargs.get("env", {})}
+    env = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENV.items()}
+    with dask.config.set(env):
+        return LocalCluster(**kwargs)
 
 
 def fuse(

@@ -231,3 +231,9 @@ def test_cli_writes_parquet_estimates(client, tmp_path, capsys):
     got = pd.read_parquet(out).set_index("quantity")
     mem = credscore.fuse(ClaimSet.from_dataframe(ordered), tol=1e-6).estimates.to_dataframe().set_index("quantity")
     _close(mem["median"], got.loc[mem.index, "median"])
+
+
+def test_local_cluster_sets_the_worker_allocator():
+    with cdask.local_cluster(n_workers=1, threads_per_worker=1) as cluster, Client(cluster) as c:
+        env = next(iter(c.run(lambda: {k: os.environ.get(k) for k in cdask.WORKER_ENV}).values()))
+    assert env == {k: str(v) for k, v in cdask.WORKER_ENV.items()}
