@@ -223,6 +223,11 @@ def _stage1(pdf, priors, quantity_priors, scales, decimal, where):
         cs = ClaimSet.from_dataframe(data, scales=scales, decimal=decimal)
     except ClaimError as e:
         return _Part(frame, None, None, error=_error_tuple(e, frame, where))
+    from . import rescale
+
+    if np.any(rescale.exponents(cs)):
+        raise NotImplementedError("credscore.dask does not yet fit linear quantities whose numbers lie beyond "
+                                  "2**±64 (credscore.rescale); use credscore.fuse.")
     qp = {q: p for q, p in (quantity_priors or {}).items() if q in set(cs.quantities.tolist())}
     model = build_claim_model(cs, priors, qp)
     layout = build_layout(model, cs)
@@ -384,8 +389,7 @@ def _finish(pp, state, g, opts):
     sums["stated"] = _compress(*sums["stated"])
     sp = resolve_source_priors(opts["priors"], cs)
     local_sources = Table({"source": cs.sources.astype(object), "reliability_prior": sp["a"] / (sp["a"] + sp["b"])})
-    res = _assemble(cs, fitted, p_acc, p_exact, local_sources, opts["level"], None, None, None, None,
-                    opts["diagnostics"])
+    res = _assemble(cs, fitted, p_acc, p_exact, local_sources, opts["level"], None, None, opts["diagnostics"])
     est = res.estimates.to_dataframe()
     cl = res.claims.to_dataframe()
     frame = part.frame

@@ -200,6 +200,8 @@ def fuse(
             layout = attrs.evolve(layout, base=attrs.evolve(model, weight=dep[3]))
         params = prior_params(layout, sp["a"], sp["b"], prior_sigma)
         fitted = fit_posteriors(layout, params, **grids)
+    post, acc_model, model = fitted.posterior, fitted.accurate, fitted.model
+
     # per input claim: its evidence claim's probability of being accurate (exact or noisy) and exact
     ev_pos = np.empty(len(cs), dtype=np.int64)
     ev_pos[model.claim] = np.arange(len(model.claim))
