@@ -39,6 +39,7 @@ import warnings
 import attrs
 import numpy as np
 
+from . import kernel as _kernel
 from .exceptions import GridResolutionWarning
 from ._segments import segment_sum
 from .likelihood import SHAPE_INTERVAL, SHAPE_POINT, ClaimModel, log_terms
@@ -801,7 +802,25 @@ def compute_posteriors(
     gq = np.full(nq, grid_size, dtype=np.int64)
     tiny = 1e-12 * (model.prior_hi - model.prior_lo)
     todo = np.arange(nq)
+    if _kernel.enabled() and nq:  # the compiled first attempt; the rest (and what it leaves) below
+        sel = np.flatnonzero(_kernel.eligible_quantities(model))
+        if len(sel):
+            ok, u0k, duk, lek, qk, acck, r1k, r2k = _kernel.first_pass(
+                model, sel, c1, s, _STRETCH, grid_size, robust_grid_size, residuals, _CHUNK)
+            gi = sel[ok]
+            start[gi], step[gi], size[gi], logev[gi] = u0k[ok], duk[ok], grid_size, lek[ok]
+            attempts[gi], resolved[gi] = 1, True
+            parts.append((gi, qk[ok]))
+            rows = _rows_of(model, gi)
+            accurate[rows] = acck[rows]
+            if residuals:
+                r1[rows], r2[rows] = r1k[rows], r2k[rows]
+            done = np.zeros(nq, dtype=bool)
+            done[gi] = True
+            todo = np.flatnonzero(~done)
     for attempt in range(_ATTEMPTS):
+        if not len(todo):
+            break
         last = attempt == _ATTEMPTS - 1
         if last:
             gq[todo] = robust_grid_size

@@ -1,0 +1,377 @@
+"""The compiled per-quantity pass (numba), beside its numpy reference in :mod:`credscore.posterior`.
+
+One compiled function does, per quantity, what the first attempt of
+:func:`credscore.posterior.compute_posteriors` does with numpy blocks: the
+one-centre sinh grid x(u) = c + a sinh(u) over the prior's support, the claims'
+mixture log-likelihood on it, the Jacobian, the resolution check (the local sd
+at the grid maximum spans at least two steps), normalisation and the log
+evidence, the anchor check (no claim centre the grid does not resolve could
+carry a bump holding more than e^-23 of the mass), the density-cut check, and
+per claim P(accurate | data) with the residual statistics E[a (y − x)],
+E[a (y − x)²]. A second compiled function computes every summary the
+estimates table needs (mean and sd of x or of exp(x), mode, quantiles) from
+the stored density in one pass per quantity, with the grid map evaluated once.
+
+The kernel covers the common case: quantities whose claims are all points
+(normal or Student-t errors) with a one-centre grid that passes its checks at
+the first attempt. Everything else (intervals, bounds, a second centre, a
+finer grid, atoms) goes to the numpy implementation, chosen by vectorised
+masks. The numpy implementation is the reference: ``CREDSCORE_KERNEL=numpy``
+in the environment, or ``credscore.kernel.ENABLED = False``, forces it, and
+``tests/test_kernel.py`` holds the kernel to it.
+
+The mathematics is that of :mod:`credscore.posterior`: the trapezoid rule in
+the stretched coordinate (Trefethen & Weideman 2014, *SIAM Review* 56(3)),
+Gregory end corrections (Press et al., *Numerical Recipes*, 3rd ed.,
+eq. 4.1.14), quintic Hermite CDF and Newton inversion. numba compiles on
+first use and caches the machine code on disk (``cache=True``: in
+``__pycache__`` beside this file, or under ``NUMBA_CACHE_DIR``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+__all__ = ["ENABLED", "available", "enabled"]
+
+#: Module switch: False forces the numpy reference (default: True unless ``CREDSCORE_KERNEL=numpy``).
+ENABLED = os.environ.get("CREDSCORE_KERNEL", "").strip().lower() not in ("numpy", "off", "0", "false")
+
+try:  # numba is a runtime dependency; without it (or with an unusable one) numpy is used
+    import numba
+    from numba import njit, prange
+
+    _HAVE_NUMBA = True
+except Exception:  # pragma: no cover - exercised only without numba
+    _HAVE_NUMBA = False
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+_MASS_TAIL = 23.0
+#: Quantities with more claims than this go to the numpy path (the kernel holds claims × grid per thread).
+MAX_CLAIMS = 4096
+_LN2HI = 6.93147180369123816490e-01  # ln 2 split so that n * _LN2HI is exact (fdlibm's e_exp.c constants)
+_LN2LO = 1.90821492927058770002e-10
+_LOG2E = 1.4426950408889634
+_MAGIC = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer held in the low bits
+_MAGIC_BITS = int(np.array([_MAGIC]).view(np.int64)[0])
+
+
+def available() -> bool:
+    """Whether the compiled kernel can run (numba imports)."""
+    return _HAVE_NUMBA
+
+
+def enabled() -> bool:
+    """Whether the compiled kernel is used (numba available and not switched off)."""
+    return _HAVE_NUMBA and bool(ENABLED)
+
+
+def _chunk_bounds(n: int, per: int) -> np.ndarray:
+    return np.arange(0, n + per, per).clip(max=n)
+
+
+if _HAVE_NUMBA:
+
+    @njit(cache=True, inline="always")
+    def _gregory(k, g):
+        if g >= 6:
+            if k == 0 or k == g - 1:
+                return 3.0 / 8.0
+            if k == 1 or k == g - 2:
+                return 7.0 / 6.0
+            if k == 2 or k == g - 3:
+                return 23.0 / 24.0
+            return 1.0
+        if k == 0 or k == g - 1:
+            return 0.5
+        return 1.0
+
+    @njit(cache=True, inline="always")
+    def _exp_into(t, e, kv, kb, pb, pw, g):
+        """e[k] = exp(t[k]) for t clipped to [-700, 700] (callers clip above at 40), branch-free so that LLVM vectorises it:
+        Cody-Waite reduction by ln 2 and a degree-13 Taylor polynomial (relative error below 3e-16;
+        Muller, *Elementary Functions*, 3rd ed., ch. 11). ``kv``/``kb`` and ``pb``/``pw`` are float and
+        int64 views of two scratch buffers (the exponent is built in the float's bits)."""
+        for k in range(g):
+            x = min(max(t[k], -700.0), 700.0)
+            kf = x * _LOG2E + _MAGIC
+            kv[k] = kf
+            n = kf - _MAGIC
+            r = x - n * _LN2HI - n * _LN2LO
+            p = 1.0 / 6227020800.0
+            p = p * r + 1.0 / 479001600.0
+            p = p * r + 1.0 / 39916800.0
+            p = p * r + 1.0 / 3628800.0
+            p = p * r + 1.0 / 362880.0
+            p = p * r + 1.0 / 40320.0
+            p = p * r + 1.0 / 5040.0
+            p = p * r + 1.0 / 720.0
+            p = p * r + 1.0 / 120.0
+            p = p * r + 1.0 / 24.0
+            p = p * r + 1.0 / 6.0
+            p = p * r + 0.5
+            p = p * r + 1.0
+            p = p * r + 1.0
+            e[k] = p
+        for k in range(g):
+            pb[k] = (kb[k] - _MAGIC_BITS + 1023) << 52
+        for k in range(g):
+            e[k] *= pw[k]
+
+    @njit(cache=True, inline="always")
+    def _claim_term(x, centre, inv, alpha, dfi, tconst, b, wild):
+        """(log p(c | x), P(accurate | x)) of a point claim; alpha = log ρ + log(1/σ) − log √(2π) − b;
+        ``dfi`` the Student-t degrees of freedom (0: normal) and ``tconst`` its constant."""
+        z = (x - centre) * inv
+        if dfi == 0.0:
+            t = -0.5 * z * z
+        else:
+            t = tconst - (dfi + 1.0) / 2.0 * math.log1p(z * z / dfi)
+        t += alpha
+        if not wild:  # no wild component: log(ρ P_acc), certainly accurate
+            return t, 1.0
+        excess = 0.0
+        if t > 700.0:
+            excess = t - 700.0
+            t = 700.0
+        e = math.exp(t)
+        d = e + 1.0
+        return math.log(d) + b + excess, e / d
+
+    @njit(cache=True)
+    def _log_post_at(x, s0, s1, centre, inv, alpha, dfi, tconst, b, wild, weight, pmean, psd):
+        lp = 0.0
+        if not math.isnan(pmean):
+            zz = (x - pmean) / psd
+            lp = -0.5 * zz * zz
+        for c in range(s0, s1):
+            tm, _ = _claim_term(x, centre[c], inv[c], alpha[c], dfi[c], tconst[c], b[c], wild[c])
+            lp += weight[c] * tm
+        return lp
+
+    @njit(cache=True, parallel=True)
+    def _first_pass(qsel, starts, centre, sigma, inv, alpha, dfi, tconst, b, wild, weight,
+                    prior_lo, prior_hi, prior_mean, prior_sd, c1, s, stretch, g, robust, residuals, per,
+                    u0_out, du_out, le_out, good_out, dens_out, acc_out, r1_out, r2_out):
+        n = len(qsel)
+        nchunks = (n + per - 1) // per
+        maxc = 0
+        for i in range(n):
+            q = qsel[i]
+            maxc = max(maxc, starts[q + 1] - starts[q])
+        for ch in prange(nchunks):
+            lq = np.empty(g)
+            xs = np.empty(g)
+            wq = np.empty(g)
+            accb = np.empty((max(maxc, 1), g))
+            tt = np.empty(g)
+            ee = np.empty(g)
+            dd = np.empty(g)
+            prod = np.empty(g)
+            lsum = np.empty(g)
+            kv = np.empty(g)
+            kb = kv.view(np.int64)
+            pb = np.empty(g, dtype=np.int64)
+            pw = pb.view(np.float64)
+            for i in range(ch * per, min(n, (ch + 1) * per)):
+                q = qsel[i]
+                s0, s1 = starts[q], starts[q + 1]
+                c = c1[q]
+                a = stretch * s[q]
+                u0 = math.asinh((prior_lo[q] - c) / a)
+                u1 = math.asinh((prior_hi[q] - c) / a)
+                du = (u1 - u0) / (g - 1)
+                loga = math.log(a)
+                pm, ps = prior_mean[q], prior_sd[q]
+                # nodes x = c + a sinh(u) and Jacobian dx/du = a cosh(u) from one vectorised exp per node;
+                # cosh(u) starts the product of the claims' factors (its log is taken with theirs)
+                for k in range(g):
+                    tt[k] = u0 + du * k
+                _exp_into(tt, ee, kv, kb, pb, pw, g)
+                for k in range(g):
+                    eu = ee[k]
+                    ieu = 1.0 / eu
+                    xs[k] = c + a * (0.5 * (eu - ieu))
+                    prod[k] = 0.5 * (eu + ieu)
+                    lsum[k] = 0.0
+                    lq[k] = 0.0
+                if not math.isnan(pm):
+                    for k in range(g):
+                        zz = (xs[k] - pm) / ps
+                        lq[k] = -0.5 * zz * zz
+                # the claims' terms: weight * log(1 + e^t) + b with P(accurate) = e^t / (1 + e^t); for unit
+                # weights the logs are taken of products of (1 + e^t), flushed before they could overflow
+                bsum = 0.0
+                nprod = 0
+                for cc in range(s0, s1):
+                    ce, iv, al, df_, tc, wt = centre[cc], inv[cc], alpha[cc], dfi[cc], tconst[cc], weight[cc]
+                    row = cc - s0
+                    if df_ == 0.0:
+                        for k in range(g):
+                            z = (xs[k] - ce) * iv
+                            tt[k] = al - 0.5 * z * z
+                    else:
+                        for k in range(g):
+                            z = (xs[k] - ce) * iv
+                            tt[k] = al + tc - (df_ + 1.0) / 2.0 * math.log1p(z * z / df_)
+                    if not wild[cc]:  # no wild component: log(rho P_acc), certainly accurate
+                        for k in range(g):
+                            lsum[k] += wt * tt[k]
+                            accb[row, k] = 1.0
+                        continue
+                    # log(1 + e^t) = (t - 40) + log(1 + e^40) to rounding when t > 40: clipping there keeps
+                    # each factor below e^40.1, so 16 of them cannot overflow a product
+                    for k in range(g):
+                        t_ = tt[k]
+                        tcl = min(t_, 40.0)
+                        lsum[k] += wt * (t_ - tcl)
+                        tt[k] = tcl
+                    _exp_into(tt, ee, kv, kb, pb, pw, g)
+                    for k in range(g):
+                        d = ee[k] + 1.0
+                        dd[k] = d
+                        accb[row, k] = ee[k] / d
+                    if wt == 1.0:
+                        if nprod == 16:
+                            for k in range(g):
+                                lsum[k] += math.log(prod[k])
+                                prod[k] = 1.0
+                            nprod = 0
+                        for k in range(g):
+                            prod[k] *= dd[k]
+                        nprod += 1
+                        bsum += b[cc]
+                    else:
+                        bb = b[cc]
+                        for k in range(g):
+                            lsum[k] += wt * (math.log(dd[k]) + bb)
+                for k in range(g):
+                    lq[k] += lsum[k] + math.log(prod[k]) + (bsum + loga)
+                j = 0
+                mx = -np.inf
+                for k in range(g):
+                    if lq[k] > mx:
+                        mx = lq[k]
+                        j = k
+                jm = max(j - 1, 0)
+                jp = min(j + 1, g - 1)
+                curv = -(lq[jm] - 2.0 * lq[j] + lq[jp])
+                res_ok = (not (curv > 0.25)) and math.isfinite(lq[j])
+                if not res_ok:
+                    good_out[i] = False
+                    continue
+                z = 0.0
+                qmax = 0.0
+                for k in range(g):
+                    tt[k] = lq[k] - mx
+                _exp_into(tt, wq, kv, kb, pb, pw, g)
+                for k in range(g):
+                    v = wq[k]
+                    z += _gregory(k, g) * v
+                    qmax = max(qmax, v)
+                z *= du
+                le = mx + math.log(z)
+                cut = (max(wq[0] / z, wq[g - 1] / z) > 1e-10 * (qmax / z)) and (g < robust)
+                if cut:
+                    good_out[i] = False
+                    continue
+                # anchor check: a claim centre the grid does not resolve carrying a bump
+                anc_ok = True
+                for cc in range(s0, s1):
+                    xc = centre[cc]
+                    if not (xc > prior_lo[q] and xc < prior_hi[q]):
+                        continue
+                    spacing = du * math.hypot(a, xc - c)
+                    if spacing > 0.5 * sigma[cc]:
+                        lp = _log_post_at(xc, s0, s1, centre, inv, alpha, dfi, tconst, b, wild, weight, pm, ps)
+                        if lp + math.log(sigma[cc]) + _LOG_SQRT_2PI - (le - _MASS_TAIL) > 0:
+                            anc_ok = False
+                            break
+                if not anc_ok:
+                    good_out[i] = False
+                    continue
+                good_out[i] = True
+                u0_out[i], du_out[i], le_out[i] = u0, du, le
+                for k in range(g):
+                    v = wq[k] / z
+                    dens_out[i, k] = v
+                    wq[k] = _gregory(k, g) * du * v
+                for cc in range(s0, s1):
+                    row = cc - s0
+                    sa = 0.0
+                    sr1 = 0.0
+                    sr2 = 0.0
+                    ce = centre[cc]
+                    for k in range(g):
+                        t = wq[k] * accb[row, k]
+                        sa += t
+                        if residuals:
+                            d = ce - xs[k]
+                            sr1 += t * d
+                            sr2 += t * d * d
+                    acc_out[cc] = sa
+                    if residuals:
+                        r1_out[cc] = sr1
+                        r2_out[cc] = sr2
+
+
+def eligible_quantities(model) -> np.ndarray:
+    """Quantities the compiled first pass covers (bool per quantity): every claim a point with a
+    positive finite error scale, a normal or Student-t error, and a finite mixture weight."""
+    from .likelihood import SHAPE_POINT
+
+    nq = model.n_quantities
+    ok = (model.shape == SHAPE_POINT) & np.isfinite(model.sigma) & (model.sigma > 0) & np.isfinite(model.centre)
+    ok &= (model.df > 0) & ~np.isnan(model.df) & np.isfinite(model.log_rho)
+    b = model.log_1mrho + model.log_wild
+    ok &= ~np.isnan(b) & (b < np.inf)
+    if model.weight is not None:
+        ok &= np.isfinite(model.weight)
+    bad = np.bincount(model.quantity[~ok], minlength=nq) > 0
+    bad |= model.counts > MAX_CLAIMS  # the pass keeps a claims × grid block per quantity
+    fin = np.isfinite(model.prior_lo) & np.isfinite(model.prior_hi) & (model.prior_hi > model.prior_lo)
+    pm = ~np.isnan(model.prior_mean)
+    fin &= ~pm | (np.isfinite(model.prior_mean) & (model.prior_sd > 0))
+    return ~bad & fin
+
+
+def first_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: float, g: int, robust: int,
+               residuals: bool, chunk_cells: int):
+    """The first grid attempt of quantities ``qsel`` (all eligible), compiled.
+
+    Returns (good, u0, du, log_evidence, density (len(qsel), g), accurate, r1, r2); the per-claim
+    arrays are in model order and filled for the claims of the good quantities only.
+    """
+    from scipy import special
+
+    n = len(model.claim)
+    sigma = model.sigma.astype(float)
+    inv = 1.0 / sigma
+    b = model.log_1mrho + model.log_wild
+    wild = np.isfinite(b)
+    df = model.df.astype(float)
+    student = np.isfinite(df)
+    dfi = np.where(student, df, 0.0)
+    d = np.where(student, df, 1.0)
+    tconst = np.where(student, special.gammaln((d + 1) / 2) - special.gammaln(d / 2) - 0.5 * np.log(d * math.pi)
+                      + _LOG_SQRT_2PI, 0.0)
+    alpha = model.log_rho + np.log(inv) - _LOG_SQRT_2PI - np.where(wild, b, 0.0)
+    weight = np.ones(n) if model.weight is None else model.weight.astype(float)
+    m = len(qsel)
+    good = np.zeros(m, dtype=np.bool_)
+    u0, du, le = np.empty(m), np.empty(m), np.empty(m)
+    dens = np.empty((m, g))
+    acc = np.full(n, np.nan)
+    r1 = np.full(n, np.nan)
+    r2 = np.full(n, np.nan)
+    counts = model.counts[qsel]
+    per = max(1, int(chunk_cells // max(g * max(float(np.mean(counts)) if m else 1.0, 1.0), 1)))
+    _first_pass(qsel.astype(np.int64), model.starts.astype(np.int64), model.centre.astype(float), sigma, inv, alpha,
+                dfi, tconst, np.where(wild, b, 0.0), wild, weight, model.prior_lo.astype(float),
+                model.prior_hi.astype(float), model.prior_mean.astype(float), model.prior_sd.astype(float),
+                c1.astype(float), s.astype(float), float(stretch), int(g), int(robust), bool(residuals), int(per),
+                u0, du, le, good, dens, acc, r1, r2)
+    return good, u0, du, le, dens, acc, r1, r2
