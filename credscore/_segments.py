@@ -50,7 +50,10 @@ def segment_quantile(
     keep = weights > 0  # zero-weight members take no part (and must not break ties)
     if not keep.all():
         values, codes, weights = values[keep], codes[keep], weights[keep]
-    order = np.lexsort((values, codes))
+    # the order np.lexsort((values, codes)) gives, from two stable argsorts (about twice as fast)
+    order = np.argsort(values, kind="stable")
+    small = codes.astype(np.int32) if n < 2**31 else codes
+    order = order[np.argsort(small[order], kind="stable")]
     v, c, w = values[order], codes[order], weights[order]
     total = np.bincount(c, weights=w, minlength=n)
     cum = np.cumsum(w)

@@ -375,3 +375,254 @@ def first_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: 
                 c1.astype(float), s.astype(float), float(stretch), int(g), int(robust), bool(residuals), int(per),
                 u0, du, le, good, dens, acc, r1, r2)
     return good, u0, du, le, dens, acc, r1, r2
+
+
+if _HAVE_NUMBA:
+
+    @njit(cache=True, inline="always")
+    def _quintic(y0, y1, d0, d1, s0, s1, t):
+        t2 = t * t
+        t3 = t2 * t
+        t4 = t3 * t
+        t5 = t4 * t
+        return ((1 - 10 * t3 + 15 * t4 - 6 * t5) * y0 + (t - 6 * t3 + 8 * t4 - 3 * t5) * d0
+                + (0.5 * t2 - 1.5 * t3 + 1.5 * t4 - 0.5 * t5) * s0 + (0.5 * t3 - t4 + 0.5 * t5) * s1
+                + (-4 * t3 + 7 * t4 - 3 * t5) * d1 + (10 * t3 - 15 * t4 + 6 * t5) * y1)
+
+    @njit(cache=True, inline="always")
+    def _quintic_slope(y0, y1, d0, d1, s0, s1, t):
+        t2 = t * t
+        t3 = t2 * t
+        t4 = t3 * t
+        return ((-30 * t2 + 60 * t3 - 30 * t4) * y0 + (1 - 18 * t2 + 32 * t3 - 15 * t4) * d0
+                + (t - 4.5 * t2 + 6 * t3 - 2.5 * t4) * s0 + (1.5 * t2 - 4 * t3 + 2.5 * t4) * s1
+                + (-12 * t2 + 28 * t3 - 15 * t4) * d1 + (30 * t2 - 60 * t3 + 30 * t4) * y1)
+
+    @njit(cache=True, parallel=True)
+    def _summaries(q, qn, d1, d2, cre, cim, start, step, centre, stretch, expm, probs,
+                   mean_out, sd_out, mode_out, qs_out):
+        n, g = q.shape
+        nm = cre.shape[1]
+        P = len(probs)
+        for i in prange(n):
+            h = step[i]
+            u0 = start[i]
+            c = centre[i]
+            a = stretch[i]
+            ex = expm[i]
+            xs = np.empty(g)
+            ch = np.empty(g)  # cosh(u): dx/du = a cosh(u) = hypot(a, x - c)
+            for k in range(g):
+                eu = math.exp(u0 + h * k)
+                ieu = 1.0 / eu
+                xs[k] = c + a * (0.5 * (eu - ieu))
+                ch[k] = 0.5 * (eu + ieu)
+            # ---- moments (of x, or of exp(x))
+            if ex:
+                shift = -np.inf
+                for k in range(g):
+                    shift = max(shift, xs[k])
+                m1 = 0.0
+                m2 = 0.0
+                for k in range(g):
+                    v = math.exp(xs[k] - shift)
+                    wqv = _gregory(k, g) * h * q[i, k] * v
+                    m1 += wqv
+                    m2 += wqv * v
+                sc = math.exp(shift)
+                mean_out[i] = m1 * sc
+                sd_out[i] = math.sqrt(max(m2 - m1 * m1, 0.0)) * sc
+            else:
+                m = 0.0
+                for k in range(g):
+                    m += _gregory(k, g) * h * q[i, k] * xs[k]
+                var = 0.0
+                for k in range(g):
+                    dx = xs[k] - m
+                    var += _gregory(k, g) * h * q[i, k] * dx * dx
+                mean_out[i] = m
+                sd_out[i] = math.sqrt(max(var, 0.0))
+            # ---- mode: grid maximum of log p, refined
+            j = 0
+            best = -np.inf
+            lpm = 0.0
+            lpj = 0.0
+            lpp = 0.0
+            qmax = 0.0
+            for k in range(g):
+                qmax = max(qmax, q[i, k])
+            if ex:
+                for k in range(g):
+                    lp = (math.log(q[i, k]) if q[i, k] > 0 else -np.inf) - math.log(a * ch[k]) - xs[k]
+                    if k == 0 or lp > best:
+                        best = lp
+                        j = k
+            else:  # log is increasing: the largest q / cosh(u) without the logs
+                for k in range(g):
+                    lp = q[i, k] / ch[k]
+                    if k == 0 or lp > best:
+                        best = lp
+                        j = k
+            jm = max(j - 1, 0)
+            jp = min(j + 1, g - 1)
+            for k3 in range(3):
+                kk = jm if k3 == 0 else (j if k3 == 1 else jp)
+                lp = (math.log(q[i, kk]) if q[i, kk] > 0 else -np.inf) - math.log(a * ch[kk])
+                if ex:
+                    lp -= xs[kk]
+                if k3 == 0:
+                    lpm = lp
+                elif k3 == 1:
+                    lpj = lp
+                else:
+                    lpp = lp
+            den = lpm - 2 * lpj + lpp
+            sh = 0.0
+            if jm < j and jp > j and den < 0:
+                sh = 0.5 * (lpm - lpp) / den
+                if math.isnan(sh):
+                    sh = 0.0
+            t = j + min(max(sh, -0.5), 0.5)
+            smooth = max(q[i, 0], q[i, g - 1]) < 1e-10 * qmax
+            if not smooth:  # a density cut by the support: its maximum may be a plateau, left to numpy
+                mode_out[i] = np.nan
+            else:  # Newton on the trigonometric interpolant of q (exact for smooth densities)
+                t = float(j)
+                # terms below 1e-18 of the largest change nothing: stop the sums at the last one above
+                cmax = 0.0
+                for mm in range(nm):
+                    cmax = max(cmax, abs(cre[i, mm]) + abs(cim[i, mm]))
+                last = nm
+                while last > 1 and abs(cre[i, last - 1]) + abs(cim[i, last - 1]) < 1e-18 * cmax:
+                    last -= 1
+                for it in range(8):
+                    ang = 2 * math.pi * t / g
+                    br, bi = math.cos(ang), math.sin(ang)
+                    er, ei = 1.0, 0.0
+                    q0 = 0.0
+                    q1 = 0.0
+                    q2 = 0.0
+                    for mm in range(last):
+                        om = 2 * math.pi * mm / g
+                        re = cre[i, mm] * er - cim[i, mm] * ei  # Re(c e)
+                        im = cre[i, mm] * ei + cim[i, mm] * er  # Im(c e)
+                        q0 += re
+                        if not (g % 2 == 0 and mm == nm - 1):
+                            q1 -= om * im  # Re(i om c e)
+                        q2 -= om * om * re
+                        er, ei = er * br - ei * bi, er * bi + ei * br
+                    q1 /= h
+                    q2 /= h * h
+                    u = u0 + h * t
+                    dd1 = q1 / q0 - math.tanh(u)
+                    chu = math.cosh(u)
+                    dd2 = (q2 * q0 - q1 * q1) / (q0 * q0) - 1.0 / chu ** 2
+                    if ex:
+                        dd1 -= a * chu
+                        dd2 -= a * math.sinh(u)
+                    delta = 0.0
+                    if dd2 < 0 and q0 > 0:
+                        delta = -dd1 / dd2 / h
+                        if math.isnan(delta):
+                            delta = 0.0
+                    delta = min(max(delta, -0.5), 0.5)
+                    t = min(max(t + delta, j - 1.0), j + 1.0)
+                    if abs(delta) < 1e-10:
+                        break
+                mode_out[i] = c + a * math.sinh(u0 + t * h)
+            # ---- quantiles: quintic Hermite CDF, inverted by safeguarded Newton
+            F = np.empty(g)
+            F[0] = 0.0
+            for k in range(g - 1):
+                cell = h * (0.5 * (qn[i, k + 1] + qn[i, k]) + h * (d1[i, k] - d1[i, k + 1]) / 10.0
+                            + h * h * (d2[i, k] + d2[i, k + 1]) / 120.0)
+                F[k + 1] = F[k] + max(cell, 0.0)
+            tot = F[g - 1]
+            for k in range(g):
+                F[k] = F[k] / tot
+            for pi in range(P):
+                p = probs[pi]
+                cnt = 0
+                for k in range(g):
+                    if F[k] < p:
+                        cnt += 1
+                jj = min(max(cnt - 1, 0), g - 2)
+                y0, y1 = F[jj], F[jj + 1]
+                s0, s1 = qn[i, jj] / tot * h, qn[i, jj + 1] / tot * h
+                c0, c1 = d1[i, jj] / tot * h * h, d1[i, jj + 1] / tot * h * h
+                dF = y1 - y0
+                tq = (p - y0) / dF if dF > 0 else 0.5
+                if math.isnan(tq):
+                    tq = 0.5
+                tq = min(max(tq, 0.0), 1.0)
+                lo, hi = 0.0, 1.0
+                for it in range(40):
+                    val = _quintic(y0, y1, s0, s1, c0, c1, tq) - p
+                    if val < 0:
+                        lo = tq
+                    else:
+                        hi = tq
+                    der = _quintic_slope(y0, y1, s0, s1, c0, c1, tq)
+                    tn = tq - val / der if der != 0 else np.nan
+                    if not math.isfinite(tn) or tn <= lo or tn >= hi:
+                        tn = 0.5 * (lo + hi)
+                    if abs(tn - tq) < 1e-14:
+                        tq = tn
+                        break
+                    tq = tn
+                qs_out[i, pi] = c + a * math.sinh(u0 + h * (jj + tq))
+
+
+def summaries(q: np.ndarray, start: np.ndarray, step: np.ndarray, centre: np.ndarray, stretch: np.ndarray,
+              exp: np.ndarray, probs: np.ndarray):
+    """Mean, sd, mode and quantiles of one-centre grid densities ``q`` (rows of one grid size), compiled.
+
+    The same computation as :meth:`credscore.posterior.GridPosterior.moments`, ``.mode`` and
+    ``.quantiles`` for rows without atoms whose map is x = ``centre`` + ``stretch`` sinh(u), with the
+    map evaluated once per row; ``exp[i]`` asks for the moments and mode of exp(x). The spectral
+    derivatives and coefficients come from numpy's FFT, as in the reference. The mode of a density
+    cut by the prior's support (whose maximum can be a plateau) is NaN: the caller asks numpy.
+    """
+    from .posterior import _derivatives, _norm
+
+    n, g = q.shape
+    h = step[:, None]
+    norm = _norm(q, step)[:, None]
+    qn = q / norm
+    nm = g // 2 + 1
+    cre, cim = np.zeros((n, nm)), np.zeros((n, nm))
+    d1, d2 = np.empty_like(q), np.empty_like(q)
+    smooth = np.maximum(q[:, 0], q[:, -1]) < 1e-10 * np.max(q, axis=1)
+    if not smooth.all():  # cut densities: finite differences
+        d1[~smooth], d2[~smooth] = _derivatives(qn[~smooth], h[~smooth])
+    if smooth.any():
+        # one FFT per row gives both the spectral derivatives of posterior._derivatives and the
+        # trigonometric interpolant's coefficients of posterior._newton_mode
+        spec = np.fft.rfft(q[smooth], axis=1)
+        k = 2 * np.pi * np.fft.rfftfreq(g)
+        ik = 1j * k
+        if g % 2 == 0:
+            ik[-1] = 0.0
+        hs, ns = h[smooth], norm[smooth]
+        d1[smooth] = np.fft.irfft(ik * spec, n=g, axis=1) / hs / ns
+        d2[smooth] = np.fft.irfft(-(k * k) * spec, n=g, axis=1) / (hs * hs) / ns
+        wt = np.full(nm, 2.0 / g)
+        wt[0] = 1.0 / g
+        if g % 2 == 0:
+            wt[-1] *= 0.5
+        spec *= wt
+        cre[smooth], cim[smooth] = spec.real, spec.imag
+    mean, sd, mode = np.empty(n), np.empty(n), np.empty(n)
+    qs = np.empty((n, len(probs)))
+    _summaries(np.ascontiguousarray(q), qn, d1, d2, cre, cim, start.astype(float), step.astype(float),
+               centre.astype(float), stretch.astype(float), np.asarray(exp, dtype=np.bool_),
+               np.asarray(probs, dtype=float), mean, sd, mode, qs)
+    return mean, sd, mode, qs
+
+
+if _HAVE_NUMBA:
+
+    @njit(cache=True)
+    def _exp_array(t, e, kv, kb, pb, pw):
+        """:func:`_exp_into` over whole arrays (for the tests)."""
+        _exp_into(t, e, kv, kb, pb, pw, len(t))
