@@ -154,8 +154,8 @@ if _HAVE_NUMBA:
 
     @njit(cache=True, parallel=True)
     def _first_pass(qsel, starts, centre, sigma, inv, alpha, dfi, tconst, b, wild, weight,
-                    prior_lo, prior_hi, prior_mean, prior_sd, c1, s, stretch, g, robust, residuals, per,
-                    u0_out, du_out, le_out, good_out, dens_out, acc_out, r1_out, r2_out):
+                    prior_lo, prior_hi, prior_mean, prior_sd, c1, s, stretch, g, robust, residuals, per, max_att,
+                    u0_out, du_out, le_out, good_out, att_out, c_out, a_out, dens_out, acc_out, r1_out, r2_out):
         n = len(qsel)
         nchunks = (n + per - 1) // per
         maxc = 0
@@ -181,119 +181,132 @@ if _HAVE_NUMBA:
                 s0, s1 = starts[q], starts[q + 1]
                 c = c1[q]
                 a = stretch * s[q]
-                u0 = math.asinh((prior_lo[q] - c) / a)
-                u1 = math.asinh((prior_hi[q] - c) / a)
-                du = (u1 - u0) / (g - 1)
-                loga = math.log(a)
-                pm, ps = prior_mean[q], prior_sd[q]
-                # nodes x = c + a sinh(u) and Jacobian dx/du = a cosh(u) from one vectorised exp per node;
-                # cosh(u) starts the product of the claims' factors (its log is taken with theirs)
-                for k in range(g):
-                    tt[k] = u0 + du * k
-                _exp_into(tt, ee, kv, kb, pb, pw, g)
-                for k in range(g):
-                    eu = ee[k]
-                    ieu = 1.0 / eu
-                    xs[k] = c + a * (0.5 * (eu - ieu))
-                    prod[k] = 0.5 * (eu + ieu)
-                    lsum[k] = 0.0
-                    lq[k] = 0.0
-                if not math.isnan(pm):
+                tiny = 1e-12 * (prior_hi[q] - prior_lo[q])
+                good = False
+                att = 0
+                u0 = du = le = z = 0.0
+                for att in range(max_att):
+                    u0 = math.asinh((prior_lo[q] - c) / a)
+                    u1 = math.asinh((prior_hi[q] - c) / a)
+                    du = (u1 - u0) / (g - 1)
+                    loga = math.log(a)
+                    pm, ps = prior_mean[q], prior_sd[q]
+                    # nodes x = c + a sinh(u) and Jacobian dx/du = a cosh(u) from one vectorised exp per node;
+                    # cosh(u) starts the product of the claims' factors (its log is taken with theirs)
                     for k in range(g):
-                        zz = (xs[k] - pm) / ps
-                        lq[k] = -0.5 * zz * zz
-                # the claims' terms: weight * log(1 + e^t) + b with P(accurate) = e^t / (1 + e^t); for unit
-                # weights the logs are taken of products of (1 + e^t), flushed before they could overflow
-                bsum = 0.0
-                nprod = 0
-                for cc in range(s0, s1):
-                    ce, iv, al, df_, tc, wt = centre[cc], inv[cc], alpha[cc], dfi[cc], tconst[cc], weight[cc]
-                    row = cc - s0
-                    if df_ == 0.0:
-                        for k in range(g):
-                            z = (xs[k] - ce) * iv
-                            tt[k] = al - 0.5 * z * z
-                    else:
-                        for k in range(g):
-                            z = (xs[k] - ce) * iv
-                            tt[k] = al + tc - (df_ + 1.0) / 2.0 * math.log1p(z * z / df_)
-                    if not wild[cc]:  # no wild component: log(rho P_acc), certainly accurate
-                        for k in range(g):
-                            lsum[k] += wt * tt[k]
-                            accb[row, k] = 1.0
-                        continue
-                    # log(1 + e^t) = (t - 40) + log(1 + e^40) to rounding when t > 40: clipping there keeps
-                    # each factor below e^40.1, so 16 of them cannot overflow a product
-                    for k in range(g):
-                        t_ = tt[k]
-                        tcl = min(t_, 40.0)
-                        lsum[k] += wt * (t_ - tcl)
-                        tt[k] = tcl
+                        tt[k] = u0 + du * k
                     _exp_into(tt, ee, kv, kb, pb, pw, g)
                     for k in range(g):
-                        d = ee[k] + 1.0
-                        dd[k] = d
-                        accb[row, k] = ee[k] / d
-                    if wt == 1.0:
-                        if nprod == 16:
+                        eu = ee[k]
+                        ieu = 1.0 / eu
+                        xs[k] = c + a * (0.5 * (eu - ieu))
+                        prod[k] = 0.5 * (eu + ieu)
+                        lsum[k] = 0.0
+                        lq[k] = 0.0
+                    if not math.isnan(pm):
+                        for k in range(g):
+                            zz = (xs[k] - pm) / ps
+                            lq[k] = -0.5 * zz * zz
+                    # the claims' terms: weight * log(1 + e^t) + b with P(accurate) = e^t / (1 + e^t); for unit
+                    # weights the logs are taken of products of (1 + e^t), flushed before they could overflow
+                    bsum = 0.0
+                    nprod = 0
+                    for cc in range(s0, s1):
+                        ce, iv, al, df_, tc, wt = centre[cc], inv[cc], alpha[cc], dfi[cc], tconst[cc], weight[cc]
+                        row = cc - s0
+                        if df_ == 0.0:
                             for k in range(g):
-                                lsum[k] += math.log(prod[k])
-                                prod[k] = 1.0
-                            nprod = 0
+                                z = (xs[k] - ce) * iv
+                                tt[k] = al - 0.5 * z * z
+                        else:
+                            for k in range(g):
+                                z = (xs[k] - ce) * iv
+                                tt[k] = al + tc - (df_ + 1.0) / 2.0 * math.log1p(z * z / df_)
+                        if not wild[cc]:  # no wild component: log(rho P_acc), certainly accurate
+                            for k in range(g):
+                                lsum[k] += wt * tt[k]
+                                accb[row, k] = 1.0
+                            continue
+                        # log(1 + e^t) = (t - 40) + log(1 + e^40) to rounding when t > 40: clipping there keeps
+                        # each factor below e^40.1, so 16 of them cannot overflow a product
                         for k in range(g):
-                            prod[k] *= dd[k]
-                        nprod += 1
-                        bsum += b[cc]
-                    else:
-                        bb = b[cc]
+                            t_ = tt[k]
+                            tcl = min(t_, 40.0)
+                            lsum[k] += wt * (t_ - tcl)
+                            tt[k] = tcl
+                        _exp_into(tt, ee, kv, kb, pb, pw, g)
                         for k in range(g):
-                            lsum[k] += wt * (math.log(dd[k]) + bb)
-                for k in range(g):
-                    lq[k] += lsum[k] + math.log(prod[k]) + (bsum + loga)
-                j = 0
-                mx = -np.inf
-                for k in range(g):
-                    if lq[k] > mx:
-                        mx = lq[k]
-                        j = k
-                jm = max(j - 1, 0)
-                jp = min(j + 1, g - 1)
-                curv = -(lq[jm] - 2.0 * lq[j] + lq[jp])
-                res_ok = (not (curv > 0.25)) and math.isfinite(lq[j])
-                if not res_ok:
-                    good_out[i] = False
+                            d = ee[k] + 1.0
+                            dd[k] = d
+                            accb[row, k] = ee[k] / d
+                        if wt == 1.0:
+                            if nprod == 16:
+                                for k in range(g):
+                                    lsum[k] += math.log(prod[k])
+                                    prod[k] = 1.0
+                                nprod = 0
+                            for k in range(g):
+                                prod[k] *= dd[k]
+                            nprod += 1
+                            bsum += b[cc]
+                        else:
+                            bb = b[cc]
+                            for k in range(g):
+                                lsum[k] += wt * (math.log(dd[k]) + bb)
+                    for k in range(g):
+                        lq[k] += lsum[k] + math.log(prod[k]) + (bsum + loga)
+                    j = 0
+                    mx = -np.inf
+                    for k in range(g):
+                        if lq[k] > mx:
+                            mx = lq[k]
+                            j = k
+                    jm = max(j - 1, 0)
+                    jp = min(j + 1, g - 1)
+                    curv = -(lq[jm] - 2.0 * lq[j] + lq[jp])
+                    res_ok = (not (curv > 0.25)) and math.isfinite(lq[j])
+                    if not math.isfinite(lq[j]):
+                        break
+                    z = 0.0
+                    qmax = 0.0
+                    for k in range(g):
+                        tt[k] = lq[k] - mx
+                    _exp_into(tt, wq, kv, kb, pb, pw, g)
+                    for k in range(g):
+                        v = wq[k]
+                        z += _gregory(k, g) * v
+                        qmax = max(qmax, v)
+                    z *= du
+                    le = mx + math.log(z)
+                    cut = (max(wq[0] / z, wq[g - 1] / z) > 1e-10 * (qmax / z)) and (g < robust)
+                    if cut:  # numpy: the finer grid
+                        break
+                    # anchor check: a claim centre the grid does not resolve carrying a bump
+                    anc_ok = True
+                    for cc in range(s0, s1):
+                        xc = centre[cc]
+                        if not (xc > prior_lo[q] and xc < prior_hi[q]):
+                            continue
+                        spacing = du * math.hypot(a, xc - c)
+                        if spacing > 0.5 * sigma[cc]:
+                            lp = _log_post_at(xc, s0, s1, centre, inv, alpha, dfi, tconst, b, wild, weight, pm, ps)
+                            if lp + math.log(sigma[cc]) + _LOG_SQRT_2PI - (le - _MASS_TAIL) > 0:
+                                anc_ok = False
+                                break
+                    if not anc_ok:  # numpy: a second centre at the missed bump
+                        break
+                    if res_ok:
+                        good = True
+                        break
+                    # an unresolved mode: re-centre on the grid maximum and tighten the stretch (as numpy)
+                    local = du * math.hypot(a, xs[j] - c) / math.sqrt(max(curv, 1e-300))
+                    c = xs[j]
+                    a = max(min(a * 0.25, stretch * local), tiny)
+                good_out[i] = good
+                if not good:
                     continue
-                z = 0.0
-                qmax = 0.0
-                for k in range(g):
-                    tt[k] = lq[k] - mx
-                _exp_into(tt, wq, kv, kb, pb, pw, g)
-                for k in range(g):
-                    v = wq[k]
-                    z += _gregory(k, g) * v
-                    qmax = max(qmax, v)
-                z *= du
-                le = mx + math.log(z)
-                cut = (max(wq[0] / z, wq[g - 1] / z) > 1e-10 * (qmax / z)) and (g < robust)
-                if cut:
-                    good_out[i] = False
-                    continue
-                # anchor check: a claim centre the grid does not resolve carrying a bump
-                anc_ok = True
-                for cc in range(s0, s1):
-                    xc = centre[cc]
-                    if not (xc > prior_lo[q] and xc < prior_hi[q]):
-                        continue
-                    spacing = du * math.hypot(a, xc - c)
-                    if spacing > 0.5 * sigma[cc]:
-                        lp = _log_post_at(xc, s0, s1, centre, inv, alpha, dfi, tconst, b, wild, weight, pm, ps)
-                        if lp + math.log(sigma[cc]) + _LOG_SQRT_2PI - (le - _MASS_TAIL) > 0:
-                            anc_ok = False
-                            break
-                if not anc_ok:
-                    good_out[i] = False
-                    continue
-                good_out[i] = True
+                att_out[i] = att + 1
+                c_out[i], a_out[i] = c, a
                 u0_out[i], du_out[i], le_out[i] = u0, du, le
                 for k in range(g):
                     v = wq[k] / z
@@ -339,11 +352,17 @@ def eligible_quantities(model) -> np.ndarray:
 
 
 def first_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: float, g: int, robust: int,
-               residuals: bool, chunk_cells: int):
-    """The first grid attempt of quantities ``qsel`` (all eligible), compiled.
+               residuals: bool, chunk_cells: int, max_attempts: int = 3):
+    """The one-centre grid attempts of quantities ``qsel`` (all eligible), compiled.
 
-    Returns (good, u0, du, log_evidence, density (len(qsel), g), accurate, r1, r2); the per-claim
-    arrays are in model order and filled for the claims of the good quantities only.
+    Each quantity starts from centre ``c1`` and stretch ``stretch * s`` on ``g`` points; a mode the
+    grid does not resolve is re-centred and tightened and tried again (up to ``max_attempts``), as
+    :func:`credscore.posterior.compute_posteriors` does. A quantity whose grid misses a bump (it
+    needs a second centre) or is cut by the prior's support (it needs the finer grid) is left to
+    numpy (``good`` False).
+
+    Returns (good, attempts, centre, stretch, u0, du, log_evidence, density (len(qsel), g), accurate,
+    r1, r2); the per-claim arrays are in model order and filled for the claims of the good quantities.
     """
     from scipy import special
 
@@ -362,6 +381,8 @@ def first_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: 
     weight = np.ones(n) if model.weight is None else model.weight.astype(float)
     m = len(qsel)
     good = np.zeros(m, dtype=np.bool_)
+    att = np.zeros(m, dtype=np.int64)
+    cq, aq = np.empty(m), np.empty(m)
     u0, du, le = np.empty(m), np.empty(m), np.empty(m)
     dens = np.empty((m, g))
     acc = np.full(n, np.nan)
@@ -373,8 +394,8 @@ def first_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: 
                 dfi, tconst, np.where(wild, b, 0.0), wild, weight, model.prior_lo.astype(float),
                 model.prior_hi.astype(float), model.prior_mean.astype(float), model.prior_sd.astype(float),
                 c1.astype(float), s.astype(float), float(stretch), int(g), int(robust), bool(residuals), int(per),
-                u0, du, le, good, dens, acc, r1, r2)
-    return good, u0, du, le, dens, acc, r1, r2
+                int(max_attempts), u0, du, le, good, att, cq, aq, dens, acc, r1, r2)
+    return good, att, cq, aq, u0, du, le, dens, acc, r1, r2
 
 
 if _HAVE_NUMBA:

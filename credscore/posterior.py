@@ -835,14 +835,16 @@ def compute_posteriors(
     gq = np.full(nq, grid_size, dtype=np.int64)
     tiny = 1e-12 * (model.prior_hi - model.prior_lo)
     todo = np.arange(nq)
-    if _kernel.enabled() and nq:  # the compiled first attempt; the rest (and what it leaves) below
+    if _kernel.enabled() and nq:  # compiled one-centre attempts; what they leave below
         sel = np.flatnonzero(_kernel.eligible_quantities(model))
         if len(sel):
-            ok, u0k, duk, lek, qk, acck, r1k, r2k = _kernel.first_pass(
-                model, sel, c1, s, _STRETCH, grid_size, robust_grid_size, residuals, _CHUNK)
+            ok, attk, ck, ak, u0k, duk, lek, qk, acck, r1k, r2k = _kernel.first_pass(
+                model, sel, c1, s, _STRETCH, grid_size, robust_grid_size, residuals, _CHUNK, _ATTEMPTS - 1)
             gi = sel[ok]
             start[gi], step[gi], size[gi], logev[gi] = u0k[ok], duk[ok], grid_size, lek[ok]
-            attempts[gi], resolved[gi] = 1, True
+            attempts[gi], resolved[gi] = attk[ok], True
+            c[gi] = ck[ok][:, None]
+            a[gi] = ak[ok][:, None]
             parts.append((gi, qk[ok]))
             rows = _rows_of(model, gi)
             accurate[rows] = acck[rows]

@@ -28,7 +28,7 @@ from strategies import claim_cases
 
 pytestmark = pytest.mark.skipif(not kernel.available(), reason="numba is not installed")
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(os.environ.get("CREDSCORE_KERNEL_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _both(fn, monkeypatch):
