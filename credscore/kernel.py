@@ -152,63 +152,121 @@ if _HAVE_NUMBA:
             lp += weight[c] * tm
         return lp
 
+    @njit(cache=True, inline="always")
+    def _u_at(x, c0, a0, c1, a1, w0, w1, two):
+        if two:
+            return w0 * math.asinh((x - c0) / a0) + w1 * math.asinh((x - c1) / a1)
+        return w0 * math.asinh((x - c0) / a0)
+
+    @njit(cache=True, inline="always")
+    def _dudx_at(x, c0, a0, c1, a1, w0, w1, two):
+        if two:
+            return w0 / math.hypot(a0, x - c0) + w1 / math.hypot(a1, x - c1)
+        return w0 / math.hypot(a0, x - c0)
+
+    @njit(cache=True)
+    def _x_two(u, c0, a0, c1, a1, w0, w1):
+        """Inverse of the two-centre map at u: Newton safeguarded by the bracket of the one-centre
+        inverses (as posterior._x_of_u)."""
+        g0 = c0 + a0 * math.sinh(u)
+        g1 = c1 + a1 * math.sinh(u)
+        lo, hi = min(g0, g1), max(g0, g1)
+        x = w0 * g0 + w1 * g1
+        scale = min(a0, a1)
+        for _ in range(60):
+            f = w0 * math.asinh((x - c0) / a0) + w1 * math.asinh((x - c1) / a1) - u
+            if f < 0:
+                lo = x
+            else:
+                hi = x
+            d = f / (w0 / math.hypot(a0, x - c0) + w1 / math.hypot(a1, x - c1))
+            small = abs(d) <= 1e-13 * max(abs(x), scale)
+            xn = x - d
+            if not small and (xn <= lo or xn >= hi or not math.isfinite(xn)):
+                xn = 0.5 * (lo + hi)
+            x = xn
+            if small or f == 0:
+                break
+        return x
+
     @njit(cache=True, parallel=True)
-    def _first_pass(qsel, starts, centre, sigma, inv, alpha, dfi, tconst, b, wild, weight,
-                    prior_lo, prior_hi, prior_mean, prior_sd, c1, s, stretch, g, robust, residuals, per, max_att,
-                    u0_out, du_out, le_out, good_out, att_out, c_out, a_out, dens_out, acc_out, r1_out, r2_out):
+    def _grid_pass(qsel, starts, centre, sigma, inv, alpha, dfi, tconst, b, wild, weight,
+                   prior_lo, prior_hi, prior_mean, prior_sd, c1, s, stretch, g_first, robust, residuals, per,
+                   n_att, u0_out, du_out, le_out, size_out, att_out, res_out, map_out, dens_out,
+                   acc_out, r1_out, r2_out):
+        """Every grid attempt of compute_posteriors, per quantity: map, likelihood, checks, retries
+        (re-centre and tighten an unresolved mode, a second centre at a missed bump, the finer grid
+        for a cut density), then the outputs of the accepted grid."""
         n = len(qsel)
         nchunks = (n + per - 1) // per
         maxc = 0
         for i in range(n):
             q = qsel[i]
             maxc = max(maxc, starts[q + 1] - starts[q])
+        G = max(g_first, robust)
         for ch in prange(nchunks):
-            lq = np.empty(g)
-            xs = np.empty(g)
-            wq = np.empty(g)
-            accb = np.empty((max(maxc, 1), g))
-            tt = np.empty(g)
-            ee = np.empty(g)
-            dd = np.empty(g)
-            prod = np.empty(g)
-            lsum = np.empty(g)
-            kv = np.empty(g)
+            lq = np.empty(G)
+            xs = np.empty(G)
+            wq = np.empty(G)
+            accb = np.empty((max(maxc, 1), G))
+            exc = np.empty(max(maxc, 1))
+            tt = np.empty(G)
+            ee = np.empty(G)
+            dd = np.empty(G)
+            prod = np.empty(G)
+            lsum = np.empty(G)
+            kv = np.empty(G)
             kb = kv.view(np.int64)
-            pb = np.empty(g, dtype=np.int64)
+            pb = np.empty(G, dtype=np.int64)
             pw = pb.view(np.float64)
             for i in range(ch * per, min(n, (ch + 1) * per)):
                 q = qsel[i]
                 s0, s1 = starts[q], starts[q + 1]
-                c = c1[q]
-                a = stretch * s[q]
-                tiny = 1e-12 * (prior_hi[q] - prior_lo[q])
-                good = False
-                att = 0
+                pm, ps = prior_mean[q], prior_sd[q]
+                plo, phi = prior_lo[q], prior_hi[q]
+                ca = c1[q]
+                aa = stretch * s[q]
+                cb, ab = ca, aa
+                wa, wb = 1.0, 0.0
+                two = False
+                g = g_first
+                tiny = 1e-12 * (phi - plo)
                 u0 = du = le = z = 0.0
-                for att in range(max_att):
-                    u0 = math.asinh((prior_lo[q] - c) / a)
-                    u1 = math.asinh((prior_hi[q] - c) / a)
+                res_ok = False
+                anc_ok = False
+                for att in range(n_att):
+                    last = att == n_att - 1
+                    if last:
+                        g = robust
+                    u0 = _u_at(plo, ca, aa, cb, ab, wa, wb, two)
+                    u1 = _u_at(phi, ca, aa, cb, ab, wa, wb, two)
                     du = (u1 - u0) / (g - 1)
-                    loga = math.log(a)
-                    pm, ps = prior_mean[q], prior_sd[q]
-                    # nodes x = c + a sinh(u) and Jacobian dx/du = a cosh(u) from one vectorised exp per node;
-                    # cosh(u) starts the product of the claims' factors (its log is taken with theirs)
+                    # nodes, and the Jacobian dx/du started in the product of the claims' factors
+                    loga = 0.0
+                    if two:
+                        for k in range(g):
+                            x = _x_two(u0 + du * k, ca, aa, cb, ab, wa, wb)
+                            xs[k] = x
+                            prod[k] = 1.0 / _dudx_at(x, ca, aa, cb, ab, wa, wb, True)
+                    else:  # x = c + a sinh(u), dx/du = a cosh(u): one vectorised exp per node
+                        loga = math.log(aa)
+                        for k in range(g):
+                            tt[k] = u0 + du * k
+                        _exp_into(tt, ee, kv, kb, pb, pw, g)
+                        for k in range(g):
+                            eu = ee[k]
+                            ieu = 1.0 / eu
+                            xs[k] = ca + aa * (0.5 * (eu - ieu))
+                            prod[k] = 0.5 * (eu + ieu)
                     for k in range(g):
-                        tt[k] = u0 + du * k
-                    _exp_into(tt, ee, kv, kb, pb, pw, g)
-                    for k in range(g):
-                        eu = ee[k]
-                        ieu = 1.0 / eu
-                        xs[k] = c + a * (0.5 * (eu - ieu))
-                        prod[k] = 0.5 * (eu + ieu)
                         lsum[k] = 0.0
                         lq[k] = 0.0
                     if not math.isnan(pm):
                         for k in range(g):
                             zz = (xs[k] - pm) / ps
                             lq[k] = -0.5 * zz * zz
-                    # the claims' terms: weight * log(1 + e^t) + b with P(accurate) = e^t / (1 + e^t); for unit
-                    # weights the logs are taken of products of (1 + e^t), flushed before they could overflow
+                    # the claims' terms: weight * (log(1 + e^t) + b), P(accurate) = e^t / (1 + e^t); for unit
+                    # weights the logs are taken of products of (1 + e^t), 16 factors at a time
                     bsum = 0.0
                     nprod = 0
                     for cc in range(s0, s1):
@@ -216,19 +274,19 @@ if _HAVE_NUMBA:
                         row = cc - s0
                         if df_ == 0.0:
                             for k in range(g):
-                                z = (xs[k] - ce) * iv
-                                tt[k] = al - 0.5 * z * z
+                                zc = (xs[k] - ce) * iv
+                                tt[k] = al - 0.5 * zc * zc
                         else:
                             for k in range(g):
-                                z = (xs[k] - ce) * iv
-                                tt[k] = al + tc - (df_ + 1.0) / 2.0 * math.log1p(z * z / df_)
+                                zc = (xs[k] - ce) * iv
+                                tt[k] = al + tc - (df_ + 1.0) / 2.0 * math.log1p(zc * zc / df_)
                         if not wild[cc]:  # no wild component: log(rho P_acc), certainly accurate
                             for k in range(g):
                                 lsum[k] += wt * tt[k]
                                 accb[row, k] = 1.0
                             continue
-                        # log(1 + e^t) = (t - 40) + log(1 + e^40) to rounding when t > 40: clipping there keeps
-                        # each factor below e^40.1, so 16 of them cannot overflow a product
+                        # log(1 + e^t) = (t - 40) + log(1 + e^40) to rounding when t > 40: clipped there,
+                        # each factor stays below e^40.1 and 16 of them cannot overflow
                         for k in range(g):
                             t_ = tt[k]
                             tcl = min(t_, 40.0)
@@ -261,12 +319,12 @@ if _HAVE_NUMBA:
                         if lq[k] > mx:
                             mx = lq[k]
                             j = k
+                    if not math.isfinite(mx):
+                        break  # numpy's business
                     jm = max(j - 1, 0)
                     jp = min(j + 1, g - 1)
                     curv = -(lq[jm] - 2.0 * lq[j] + lq[jp])
-                    res_ok = (not (curv > 0.25)) and math.isfinite(lq[j])
-                    if not math.isfinite(lq[j]):
-                        break
+                    res_ok = not (curv > 0.25)
                     z = 0.0
                     qmax = 0.0
                     for k in range(g):
@@ -279,34 +337,57 @@ if _HAVE_NUMBA:
                     z *= du
                     le = mx + math.log(z)
                     cut = (max(wq[0] / z, wq[g - 1] / z) > 1e-10 * (qmax / z)) and (g < robust)
-                    if cut:  # numpy: the finer grid
-                        break
-                    # anchor check: a claim centre the grid does not resolve carrying a bump
+                    # anchor check: the unresolved claim centre carrying the largest bump
+                    # (claims whose bumps tie to rounding, as two claims of a symmetric pair do: the first,
+                    # as numpy's stable sort takes it)
                     anc_ok = True
+                    best = 0.0
+                    ax = 0.0
+                    asig = 0.0
                     for cc in range(s0, s1):
+                        exc[cc - s0] = -np.inf
                         xc = centre[cc]
-                        if not (xc > prior_lo[q] and xc < prior_hi[q]):
+                        if not (xc > plo and xc < phi):
                             continue
-                        spacing = du * math.hypot(a, xc - c)
+                        spacing = du / _dudx_at(xc, ca, aa, cb, ab, wa, wb, two)
                         if spacing > 0.5 * sigma[cc]:
                             lp = _log_post_at(xc, s0, s1, centre, inv, alpha, dfi, tconst, b, wild, weight, pm, ps)
-                            if lp + math.log(sigma[cc]) + _LOG_SQRT_2PI - (le - _MASS_TAIL) > 0:
+                            excess = lp + math.log(sigma[cc]) + _LOG_SQRT_2PI - (le - _MASS_TAIL)
+                            exc[cc - s0] = excess
+                            if excess > 0 and (anc_ok or excess > best):
                                 anc_ok = False
+                                best = excess
+                    if not anc_ok:
+                        for cc in range(s0, s1):
+                            if exc[cc - s0] >= best - 1e-12 * max(1.0, abs(best)):
+                                ax = centre[cc]
+                                asig = sigma[cc]
                                 break
-                    if not anc_ok:  # numpy: a second centre at the missed bump
+                    if (res_ok and anc_ok and not cut) or last:
+                        size_out[i] = g
+                        att_out[i] = att + 1
+                        res_out[i] = res_ok and anc_ok
                         break
-                    if res_ok:
-                        good = True
-                        break
-                    # an unresolved mode: re-centre on the grid maximum and tighten the stretch (as numpy)
-                    local = du * math.hypot(a, xs[j] - c) / math.sqrt(max(curv, 1e-300))
-                    c = xs[j]
-                    a = max(min(a * 0.25, stretch * local), tiny)
-                good_out[i] = good
-                if not good:
+                    # the retries of compute_posteriors, in its order
+                    xb = xs[j]
+                    local = du / _dudx_at(xb, ca, aa, cb, ab, wa, wb, two) / math.sqrt(max(curv, 1e-300))
+                    if not anc_ok:
+                        if not two:
+                            cb, ab = ax, stretch * asig
+                            wa, wb = 0.5, 0.5
+                            two = True
+                        g = robust
+                    if not res_ok:
+                        ca = xb
+                        aa = max(min(aa * 0.25, stretch * local), tiny)
+                        if not two:
+                            cb, ab = ca, aa
+                    if cut:
+                        g = robust
+                if size_out[i] == 0:
                     continue
-                att_out[i] = att + 1
-                c_out[i], a_out[i] = c, a
+                map_out[i, 0], map_out[i, 1], map_out[i, 2], map_out[i, 3] = ca, cb, aa, ab
+                map_out[i, 4], map_out[i, 5] = wa, wb
                 u0_out[i], du_out[i], le_out[i] = u0, du, le
                 for k in range(g):
                     v = wq[k] / z
@@ -351,18 +432,15 @@ def eligible_quantities(model) -> np.ndarray:
     return ~bad & fin
 
 
-def first_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: float, g: int, robust: int,
-               residuals: bool, chunk_cells: int, max_attempts: int = 3):
-    """The one-centre grid attempts of quantities ``qsel`` (all eligible), compiled.
+def grid_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: float, g: int, robust: int,
+              residuals: bool, chunk_cells: int, attempts: int):
+    """Every grid attempt of :func:`credscore.posterior.compute_posteriors` for quantities ``qsel`` (all
+    eligible), compiled: the same maps, checks and retries, starting from centres ``c1`` and
+    stretches ``stretch * s``.
 
-    Each quantity starts from centre ``c1`` and stretch ``stretch * s`` on ``g`` points; a mode the
-    grid does not resolve is re-centred and tightened and tried again (up to ``max_attempts``), as
-    :func:`credscore.posterior.compute_posteriors` does. A quantity whose grid misses a bump (it
-    needs a second centre) or is cut by the prior's support (it needs the finer grid) is left to
-    numpy (``good`` False).
-
-    Returns (good, attempts, centre, stretch, u0, du, log_evidence, density (len(qsel), g), accurate,
-    r1, r2); the per-claim arrays are in model order and filled for the claims of the good quantities.
+    Returns (size, attempts, resolved, map (len(qsel), 6: c0, c1, a0, a1, w0, w1), u0, du,
+    log_evidence, density (len(qsel), max(g, robust)), accurate, r1, r2); ``size`` is 0 where the
+    quantity was left to numpy; the per-claim arrays are in model order.
     """
     from scipy import special
 
@@ -380,23 +458,24 @@ def first_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: 
     alpha = model.log_rho + np.log(inv) - _LOG_SQRT_2PI - np.where(wild, b, 0.0)
     weight = np.ones(n) if model.weight is None else model.weight.astype(float)
     m = len(qsel)
-    good = np.zeros(m, dtype=np.bool_)
+    G = max(g, robust)
+    size = np.zeros(m, dtype=np.int64)
     att = np.zeros(m, dtype=np.int64)
-    cq, aq = np.empty(m), np.empty(m)
+    res = np.zeros(m, dtype=np.bool_)
+    maps = np.empty((m, 6))
     u0, du, le = np.empty(m), np.empty(m), np.empty(m)
-    dens = np.empty((m, g))
+    dens = np.empty((m, G))
     acc = np.full(n, np.nan)
     r1 = np.full(n, np.nan)
     r2 = np.full(n, np.nan)
     counts = model.counts[qsel]
     per = max(1, int(chunk_cells // max(g * max(float(np.mean(counts)) if m else 1.0, 1.0), 1)))
-    _first_pass(qsel.astype(np.int64), model.starts.astype(np.int64), model.centre.astype(float), sigma, inv, alpha,
-                dfi, tconst, np.where(wild, b, 0.0), wild, weight, model.prior_lo.astype(float),
-                model.prior_hi.astype(float), model.prior_mean.astype(float), model.prior_sd.astype(float),
-                c1.astype(float), s.astype(float), float(stretch), int(g), int(robust), bool(residuals), int(per),
-                int(max_attempts), u0, du, le, good, att, cq, aq, dens, acc, r1, r2)
-    return good, att, cq, aq, u0, du, le, dens, acc, r1, r2
-
+    _grid_pass(qsel.astype(np.int64), model.starts.astype(np.int64), model.centre.astype(float), sigma, inv, alpha,
+               dfi, tconst, np.where(wild, b, 0.0), wild, weight, model.prior_lo.astype(float),
+               model.prior_hi.astype(float), model.prior_mean.astype(float), model.prior_sd.astype(float),
+               c1.astype(float), s.astype(float), float(stretch), int(g), int(robust), bool(residuals), int(per),
+               int(attempts), u0, du, le, size, att, res, maps, dens, acc, r1, r2)
+    return size, att, res, maps, u0, du, le, dens, acc, r1, r2
 
 if _HAVE_NUMBA:
 
@@ -418,6 +497,13 @@ if _HAVE_NUMBA:
         return ((-30 * t2 + 60 * t3 - 30 * t4) * y0 + (1 - 18 * t2 + 32 * t3 - 15 * t4) * d0
                 + (t - 4.5 * t2 + 6 * t3 - 2.5 * t4) * s0 + (1.5 * t2 - 4 * t3 + 2.5 * t4) * s1
                 + (-12 * t2 + 28 * t3 - 15 * t4) * d1 + (30 * t2 - 60 * t3 + 30 * t4) * y1)
+
+    @njit(cache=True, inline="always")
+    def _ref_log_p(qk, u, c, a, ex):
+        """log p at a node as posterior.GridPosterior.mode computes it (log q − log dx/du [− x])."""
+        x = c + a * math.sinh(u)
+        lp = (math.log(qk) if qk > 0 else -np.inf) - math.log(math.hypot(a, x - c))
+        return lp - x if ex else lp
 
     @njit(cache=True, parallel=True)
     def _summaries(q, qn, d1, d2, cre, cim, start, step, centre, stretch, expm, probs,
@@ -464,39 +550,36 @@ if _HAVE_NUMBA:
                 mean_out[i] = m
                 sd_out[i] = math.sqrt(max(var, 0.0))
             # ---- mode: grid maximum of log p, refined
-            j = 0
+            j = -1
             best = -np.inf
-            lpm = 0.0
-            lpj = 0.0
-            lpp = 0.0
             qmax = 0.0
             for k in range(g):
                 qmax = max(qmax, q[i, k])
-            if ex:
-                for k in range(g):
-                    lp = (math.log(q[i, k]) if q[i, k] > 0 else -np.inf) - math.log(a * ch[k]) - xs[k]
-                    if k == 0 or lp > best:
-                        best = lp
-                        j = k
-            else:  # log is increasing: the largest q / cosh(u) without the logs
-                for k in range(g):
-                    lp = q[i, k] / ch[k]
-                    if k == 0 or lp > best:
+            # the grid maximum of log p: a cheap score first, then the reference's expression (nodes
+            # x = c + a sinh(u), log p = log q - log hypot(a, x - c) [- x]) on the nodes that come
+            # within rounding of the best, so that ties resolve as in numpy (the first node)
+            scs = np.empty(g)
+            for k in range(g):
+                if ex:
+                    sc = (math.log(q[i, k]) if q[i, k] > 0 else -np.inf) - math.log(a * ch[k]) - xs[k]
+                else:
+                    sc = q[i, k] / ch[k]
+                scs[k] = sc
+                if k == 0 or sc > best:
+                    best = sc
+            thr = best - 1e-9 * (1.0 + abs(best)) if ex else best * (1.0 - 1e-9)
+            best = -np.inf
+            for k in range(g):
+                if scs[k] >= thr:
+                    lp = _ref_log_p(q[i, k], u0 + h * k, c, a, ex)
+                    if lp > best or j < 0:
                         best = lp
                         j = k
             jm = max(j - 1, 0)
             jp = min(j + 1, g - 1)
-            for k3 in range(3):
-                kk = jm if k3 == 0 else (j if k3 == 1 else jp)
-                lp = (math.log(q[i, kk]) if q[i, kk] > 0 else -np.inf) - math.log(a * ch[kk])
-                if ex:
-                    lp -= xs[kk]
-                if k3 == 0:
-                    lpm = lp
-                elif k3 == 1:
-                    lpj = lp
-                else:
-                    lpp = lp
+            lpm = _ref_log_p(q[i, jm], u0 + h * jm, c, a, ex)
+            lpj = _ref_log_p(q[i, j], u0 + h * j, c, a, ex)
+            lpp = _ref_log_p(q[i, jp], u0 + h * jp, c, a, ex)
             den = lpm - 2 * lpj + lpp
             sh = 0.0
             if jm < j and jp > j and den < 0:
@@ -647,3 +730,51 @@ if _HAVE_NUMBA:
     def _exp_array(t, e, kv, kb, pb, pw):
         """:func:`_exp_into` over whole arrays (for the tests)."""
         _exp_into(t, e, kv, kb, pb, pw, len(t))
+
+
+# ------------------------------------------------------------ segment helpers (O(claims), no sort)
+if _HAVE_NUMBA:
+
+    @njit(cache=True)
+    def _stable_by_code(order, codes, n):
+        """``order`` stably re-sorted by ``codes[order]`` (a counting sort: O(len + n))."""
+        pos = np.zeros(n + 1, dtype=np.int64)
+        for i in range(len(order)):
+            pos[codes[order[i]] + 1] += 1
+        for g in range(n):
+            pos[g + 1] += pos[g]
+        out = np.empty(len(order), dtype=np.int64)
+        for i in range(len(order)):
+            c = codes[order[i]]
+            out[pos[c]] = order[i]
+            pos[c] += 1
+        return out
+
+    @njit(cache=True)
+    def _distinct_per_group(groups, items, n_groups, n_items):
+        by_item = _stable_by_code(np.arange(len(items)), items, n_items)
+        last = np.full(n_groups, -1, dtype=np.int64)
+        out = np.zeros(n_groups, dtype=np.int64)
+        for k in range(len(by_item)):
+            i = by_item[k]
+            g, it = groups[i], items[i]
+            if last[g] != it:
+                last[g] = it
+                out[g] += 1
+        return out
+
+
+def stable_by_code(order: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray | None:
+    """``order[np.argsort(codes[order], kind="stable")]`` by a compiled counting sort (None without
+    the kernel)."""
+    if not enabled():
+        return None
+    return _stable_by_code(np.asarray(order, dtype=np.int64), np.asarray(codes, dtype=np.int64), int(n))
+
+
+def distinct_per_group(groups: np.ndarray, items: np.ndarray, n_groups: int, n_items: int) -> np.ndarray | None:
+    """Number of distinct ``items`` per group in O(len) (None without the kernel)."""
+    if not enabled():
+        return None
+    return _distinct_per_group(np.asarray(groups, dtype=np.int64), np.asarray(items, dtype=np.int64),
+                               int(n_groups), int(n_items))

@@ -835,17 +835,19 @@ def compute_posteriors(
     gq = np.full(nq, grid_size, dtype=np.int64)
     tiny = 1e-12 * (model.prior_hi - model.prior_lo)
     todo = np.arange(nq)
-    if _kernel.enabled() and nq:  # compiled one-centre attempts; what they leave below
+    if _kernel.enabled() and nq:  # the compiled pass; quantities it does not cover below
         sel = np.flatnonzero(_kernel.eligible_quantities(model))
         if len(sel):
-            ok, attk, ck, ak, u0k, duk, lek, qk, acck, r1k, r2k = _kernel.first_pass(
-                model, sel, c1, s, _STRETCH, grid_size, robust_grid_size, residuals, _CHUNK, _ATTEMPTS - 1)
+            sz, attk, resk, mk, u0k, duk, lek, qk, acck, r1k, r2k = _kernel.grid_pass(
+                model, sel, c1, s, _STRETCH, grid_size, robust_grid_size, residuals, _CHUNK, _ATTEMPTS)
+            ok = sz > 0
             gi = sel[ok]
-            start[gi], step[gi], size[gi], logev[gi] = u0k[ok], duk[ok], grid_size, lek[ok]
-            attempts[gi], resolved[gi] = attk[ok], True
-            c[gi] = ck[ok][:, None]
-            a[gi] = ak[ok][:, None]
-            parts.append((gi, qk[ok]))
+            start[gi], step[gi], size[gi], logev[gi] = u0k[ok], duk[ok], sz[ok], lek[ok]
+            attempts[gi], resolved[gi] = attk[ok], resk[ok]
+            c[gi], a[gi], w[gi] = mk[ok][:, 0:2], mk[ok][:, 2:4], mk[ok][:, 4:6]
+            for g in np.unique(sz[ok]):
+                pick = ok & (sz == g)
+                parts.append((sel[pick], qk[pick, :g]))
             rows = _rows_of(model, gi)
             accurate[rows] = acck[rows]
             if residuals:
