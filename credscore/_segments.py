@@ -52,11 +52,10 @@ def segment_quantile(
     keep = weights > 0  # zero-weight members take no part (and must not break ties)
     if not keep.all():
         values, codes, weights = values[keep], codes[keep], weights[keep]
-    # the order np.lexsort((values, codes)) gives: a stable sort by value, then a stable one by code
-    # (a compiled counting sort when the kernel is on)
-    order = np.argsort(values, kind="stable")
-    by_code = _kernel.stable_by_code(order, codes, n) if len(order) and codes.max() < n else None
-    order = order[np.argsort(codes[order], kind="stable")] if by_code is None else by_code
+    # sorted by code, then value (compiled: a counting sort by code, then small sorts)
+    order = _kernel.order_by_code_value(values, codes, n) if len(codes) and codes.max() < n else None
+    if order is None:
+        order = np.lexsort((values, codes))
     v, c, w = values[order], codes[order], weights[order]
     total = np.bincount(c, weights=w, minlength=n)
     cum = np.cumsum(w)

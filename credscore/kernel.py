@@ -386,6 +386,9 @@ if _HAVE_NUMBA:
                         g = robust
                 if size_out[i] == 0:
                     continue
+                if g > dens_out.shape[1]:  # no room for this grid here: the caller runs it again
+                    size_out[i] = -g
+                    continue
                 map_out[i, 0], map_out[i, 1], map_out[i, 2], map_out[i, 3] = ca, cb, aa, ab
                 map_out[i, 4], map_out[i, 5] = wa, wb
                 u0_out[i], du_out[i], le_out[i] = u0, du, le
@@ -433,14 +436,15 @@ def eligible_quantities(model) -> np.ndarray:
 
 
 def grid_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: float, g: int, robust: int,
-              residuals: bool, chunk_cells: int, attempts: int):
+              residuals: bool, chunk_cells: int, attempts: int, store_robust: bool = False):
     """Every grid attempt of :func:`credscore.posterior.compute_posteriors` for quantities ``qsel`` (all
     eligible), compiled: the same maps, checks and retries, starting from centres ``c1`` and
     stretches ``stretch * s``.
 
     Returns (size, attempts, resolved, map (len(qsel), 6: c0, c1, a0, a1, w0, w1), u0, du,
-    log_evidence, density (len(qsel), max(g, robust)), accurate, r1, r2); ``size`` is 0 where the
-    quantity was left to numpy; the per-claim arrays are in model order.
+    log_evidence, (density, rows, density of those rows), accurate, r1, r2); ``size`` is 0 where
+    the quantity was left to numpy; the per-claim arrays are in model order. The densities are
+    rows of ``density`` except for quantities ``qsel[rows]``, whose rows are in the third array.
     """
     from scipy import special
 
@@ -458,7 +462,9 @@ def grid_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: f
     alpha = model.log_rho + np.log(inv) - _LOG_SQRT_2PI - np.where(wild, b, 0.0)
     weight = np.ones(n) if model.weight is None else model.weight.astype(float)
     m = len(qsel)
-    G = max(g, robust)
+    # densities of the first grid size only, unless the finer one is at most twice as large (the
+    # few quantities that end on the finer grid are then run again with room for it)
+    G = max(g, robust) if (robust <= 2 * g or store_robust) else g
     size = np.zeros(m, dtype=np.int64)
     att = np.zeros(m, dtype=np.int64)
     res = np.zeros(m, dtype=np.bool_)
@@ -475,7 +481,17 @@ def grid_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: f
                model.prior_hi.astype(float), model.prior_mean.astype(float), model.prior_sd.astype(float),
                c1.astype(float), s.astype(float), float(stretch), int(g), int(robust), bool(residuals), int(per),
                int(attempts), u0, du, le, size, att, res, maps, dens, acc, r1, r2)
-    return size, att, res, maps, u0, du, le, dens, acc, r1, r2
+    again = np.flatnonzero(size < 0)
+    if len(again) and not store_robust:
+        out = grid_pass(model, qsel[again], c1, s, stretch, g, robust, residuals, chunk_cells, attempts, True)
+        size[again], att[again], res[again], maps[again] = out[0], out[1], out[2], out[3]
+        u0[again], du[again], le[again] = out[4], out[5], out[6]
+        cnt = model.counts[qsel[again]]
+        rows = np.arange(int(cnt.sum())) + np.repeat(model.starts[qsel[again]] - (np.cumsum(cnt) - cnt), cnt)
+        acc[rows] = out[8][rows]
+        r1[rows], r2[rows] = out[9][rows], out[10][rows]
+        return size, att, res, maps, u0, du, le, (dens, again, out[7][0]), acc, r1, r2
+    return size, att, res, maps, u0, du, le, (dens, None, None), acc, r1, r2
 
 if _HAVE_NUMBA:
 
@@ -751,6 +767,26 @@ if _HAVE_NUMBA:
         return out
 
     @njit(cache=True)
+    def _order_by_code_value(values, codes, n):
+        """An order sorted as np.lexsort((values, codes)) sorts (a counting sort by code, then a sort of
+        each group's values; the groups are small). Equal values may come in another order, which
+        changes no weighted quantile."""
+        order = _stable_by_code(np.arange(len(codes)), codes, n)
+        start = 0
+        while start < len(order):
+            c = codes[order[start]]
+            stop = start + 1
+            while stop < len(order) and codes[order[stop]] == c:
+                stop += 1
+            if stop - start > 1:
+                seg = order[start:stop].copy()
+                idx = np.argsort(values[seg], kind="mergesort")
+                for k in range(stop - start):
+                    order[start + k] = seg[idx[k]]
+            start = stop
+        return order
+
+    @njit(cache=True)
     def _distinct_per_group(groups, items, n_groups, n_items):
         by_item = _stable_by_code(np.arange(len(items)), items, n_items)
         last = np.full(n_groups, -1, dtype=np.int64)
@@ -770,6 +806,14 @@ def stable_by_code(order: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray |
     if not enabled():
         return None
     return _stable_by_code(np.asarray(order, dtype=np.int64), np.asarray(codes, dtype=np.int64), int(n))
+
+
+def order_by_code_value(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray | None:
+    """An order sorted as ``np.lexsort((values, codes))`` in O(len) plus small sorts (None without the
+    kernel, or with NaN values, whose place numpy's sort defines)."""
+    if not enabled() or not len(values) or np.isnan(values).any():
+        return None
+    return _order_by_code_value(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), int(n))
 
 
 def distinct_per_group(groups: np.ndarray, items: np.ndarray, n_groups: int, n_items: int) -> np.ndarray | None:

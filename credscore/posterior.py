@@ -845,9 +845,14 @@ def compute_posteriors(
             start[gi], step[gi], size[gi], logev[gi] = u0k[ok], duk[ok], sz[ok], lek[ok]
             attempts[gi], resolved[gi] = attk[ok], resk[ok]
             c[gi], a[gi], w[gi] = mk[ok][:, 0:2], mk[ok][:, 2:4], mk[ok][:, 4:6]
-            for g in np.unique(sz[ok]):
-                pick = ok & (sz == g)
-                parts.append((sel[pick], qk[pick, :g]))
+            dens, again, dens_again = qk
+            inside = ok.copy()
+            if again is not None:
+                inside[again] = False
+                parts.append((sel[again], dens_again[:, : int(sz[again[0]])]))
+            for g in np.unique(sz[inside]):
+                pick = inside & (sz == g)
+                parts.append((sel[pick], dens[pick, :g]))
             rows = _rows_of(model, gi)
             accurate[rows] = acck[rows]
             if residuals:
