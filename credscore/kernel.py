@@ -75,7 +75,7 @@ def _chunk_bounds(n: int, per: int) -> np.ndarray:
 
 if _HAVE_NUMBA:
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _gregory(k, g):
         if g >= 6:
             if k == 0 or k == g - 1:
@@ -89,7 +89,7 @@ if _HAVE_NUMBA:
             return 0.5
         return 1.0
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _exp_into(t, e, kv, kb, pb, pw, g):
         """e[k] = exp(t[k]) for t clipped to [-700, 700] (callers clip above at 40), branch-free so that LLVM vectorises it:
         Cody-Waite reduction by ln 2 and a degree-13 Taylor polynomial (relative error below 3e-16;
@@ -121,7 +121,7 @@ if _HAVE_NUMBA:
         for k in range(g):
             e[k] *= pw[k]
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _claim_term(x, centre, inv, alpha, dfi, tconst, b, wild):
         """(log p(c | x), P(accurate | x)) of a point claim; alpha = log ρ + log(1/σ) − log √(2π) − b;
         ``dfi`` the Student-t degrees of freedom (0: normal) and ``tconst`` its constant."""
@@ -141,7 +141,7 @@ if _HAVE_NUMBA:
         d = e + 1.0
         return math.log(d) + b + excess, e / d
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _log_post_at(x, s0, s1, centre, inv, alpha, dfi, tconst, b, wild, weight, pmean, psd):
         lp = 0.0
         if not math.isnan(pmean):
@@ -152,19 +152,19 @@ if _HAVE_NUMBA:
             lp += weight[c] * tm
         return lp
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _u_at(x, c0, a0, c1, a1, w0, w1, two):
         if two:
             return w0 * math.asinh((x - c0) / a0) + w1 * math.asinh((x - c1) / a1)
         return w0 * math.asinh((x - c0) / a0)
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _dudx_at(x, c0, a0, c1, a1, w0, w1, two):
         if two:
             return w0 / math.hypot(a0, x - c0) + w1 / math.hypot(a1, x - c1)
         return w0 / math.hypot(a0, x - c0)
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _x_two(u, c0, a0, c1, a1, w0, w1):
         """Inverse of the two-centre map at u: Newton safeguarded by the bracket of the one-centre
         inverses (as posterior._x_of_u)."""
@@ -189,7 +189,7 @@ if _HAVE_NUMBA:
                 break
         return x
 
-    @njit(cache=True, parallel=True)
+    @njit(cache=True, error_model="numpy", parallel=True)
     def _grid_pass(qsel, starts, centre, sigma, inv, alpha, dfi, tconst, b, wild, weight,
                    prior_lo, prior_hi, prior_mean, prior_sd, c1, s, stretch, g_first, robust, residuals, per,
                    n_att, u0_out, du_out, le_out, size_out, att_out, res_out, map_out, dens_out,
@@ -495,7 +495,7 @@ def grid_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: f
 
 if _HAVE_NUMBA:
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _quintic(y0, y1, d0, d1, s0, s1, t):
         t2 = t * t
         t3 = t2 * t
@@ -505,7 +505,7 @@ if _HAVE_NUMBA:
                 + (0.5 * t2 - 1.5 * t3 + 1.5 * t4 - 0.5 * t5) * s0 + (0.5 * t3 - t4 + 0.5 * t5) * s1
                 + (-4 * t3 + 7 * t4 - 3 * t5) * d1 + (10 * t3 - 15 * t4 + 6 * t5) * y1)
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _quintic_slope(y0, y1, d0, d1, s0, s1, t):
         t2 = t * t
         t3 = t2 * t
@@ -514,14 +514,14 @@ if _HAVE_NUMBA:
                 + (t - 4.5 * t2 + 6 * t3 - 2.5 * t4) * s0 + (1.5 * t2 - 4 * t3 + 2.5 * t4) * s1
                 + (-12 * t2 + 28 * t3 - 15 * t4) * d1 + (30 * t2 - 60 * t3 + 30 * t4) * y1)
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _ref_log_p(qk, u, c, a, ex):
         """log p at a node as posterior.GridPosterior.mode computes it (log q − log dx/du [− x])."""
         x = c + a * math.sinh(u)
         lp = (math.log(qk) if qk > 0 else -np.inf) - math.log(math.hypot(a, x - c))
         return lp - x if ex else lp
 
-    @njit(cache=True, parallel=True)
+    @njit(cache=True, error_model="numpy", parallel=True)
     def _summaries(q, qn, d1, d2, cre, cim, start, step, centre, stretch, expm, probs,
                    mean_out, sd_out, mode_out, qs_out):
         n, g = q.shape
@@ -742,7 +742,7 @@ def summaries(q: np.ndarray, start: np.ndarray, step: np.ndarray, centre: np.nda
 
 if _HAVE_NUMBA:
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _exp_array(t, e, kv, kb, pb, pw):
         """:func:`_exp_into` over whole arrays (for the tests)."""
         _exp_into(t, e, kv, kb, pb, pw, len(t))
@@ -751,7 +751,7 @@ if _HAVE_NUMBA:
 # ------------------------------------------------------------ segment helpers (O(claims), no sort)
 if _HAVE_NUMBA:
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _stable_by_code(order, codes, n):
         """``order`` stably re-sorted by ``codes[order]`` (a counting sort: O(len + n))."""
         pos = np.zeros(n + 1, dtype=np.int64)
@@ -766,7 +766,7 @@ if _HAVE_NUMBA:
             pos[c] += 1
         return out
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _order_by_code_value(values, codes, n):
         """An order sorted as np.lexsort((values, codes)) sorts (a counting sort by code, then a sort of
         each group's values; the groups are small). Equal values may come in another order, which
@@ -786,7 +786,7 @@ if _HAVE_NUMBA:
             start = stop
         return order
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _distinct_per_group(groups, items, n_groups, n_items):
         by_item = _stable_by_code(np.arange(len(items)), items, n_items)
         last = np.full(n_groups, -1, dtype=np.int64)
