@@ -91,12 +91,12 @@ if _HAVE_NUMBA:
 
     @njit(cache=True, error_model="numpy", inline="always")
     def _exp_into(t, e, kv, kb, pb, pw, g):
-        """e[k] = exp(t[k]) for t clipped to [-700, 700] (callers clip above at 40), branch-free so that LLVM vectorises it:
+        """e[k] = exp(t[k]) for t clipped to [-746, 700] (callers clip above at 40), branch-free so that LLVM vectorises it:
         Cody-Waite reduction by ln 2 and a degree-13 Taylor polynomial (relative error below 3e-16;
         Muller, *Elementary Functions*, 3rd ed., ch. 11). ``kv``/``kb`` and ``pb``/``pw`` are float and
         int64 views of two scratch buffers (the exponent is built in the float's bits)."""
         for k in range(g):
-            x = min(max(t[k], -700.0), 700.0)
+            x = min(max(t[k], -746.0), 700.0)
             kf = x * _LOG2E + _MAGIC
             kv[k] = kf
             n = kf - _MAGIC
@@ -116,10 +116,13 @@ if _HAVE_NUMBA:
             p = p * r + 1.0
             p = p * r + 1.0
             e[k] = p
+        for k in range(g):  # 2^n as 2^(n // 2) 2^(n - n // 2): subnormal results (t < -708) come out
+            nn = kb[k] - _MAGIC_BITS   # right and t <= -746 gives 0, as libm's exp does
+            h1 = nn >> 1
+            pb[k] = (h1 + 1023) << 52
+            kb[k] = (nn - h1 + 1023) << 52
         for k in range(g):
-            pb[k] = (kb[k] - _MAGIC_BITS + 1023) << 52
-        for k in range(g):
-            e[k] *= pw[k]
+            e[k] *= pw[k] * kv[k]
 
     @njit(cache=True, error_model="numpy", inline="always")
     def _claim_term(x, centre, inv, alpha, dfi, tconst, b, wild):

@@ -184,6 +184,14 @@ def test_vectorised_exp_is_accurate():
     pb = np.empty(len(t), dtype=np.int64)
     kernel._exp_array(t, e, kv, kv.view(np.int64), pb, pb.view(np.float64))
     np.testing.assert_allclose(e, np.exp(t), rtol=4e-16, atol=0)
+    # below e^-708 the result is subnormal, and below e^-745.2 it is 0, as libm's
+    t = np.array([-708.5, -720.0, -740.0, -745.0, -746.0, -800.0, -1e300, -np.inf])
+    e = np.empty_like(t)
+    kv = np.empty_like(t)
+    pb = np.empty(len(t), dtype=np.int64)
+    kernel._exp_array(t, e, kv, kv.view(np.int64), pb, pb.view(np.float64))
+    np.testing.assert_allclose(e, np.exp(t), rtol=1e-12, atol=1e-322)
+    assert np.all(e[-3:] == 0.0)
 
 
 def test_environment_switch_forces_numpy():
