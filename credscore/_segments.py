@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernel as _kernel
+
 __all__ = ["segment_sum", "segment_count", "segment_quantile", "segment_max", "segment_min", "distinct_per_group"]
 
 
@@ -50,7 +52,10 @@ def segment_quantile(
     keep = weights > 0  # zero-weight members take no part (and must not break ties)
     if not keep.all():
         values, codes, weights = values[keep], codes[keep], weights[keep]
-    order = np.lexsort((values, codes))
+    # sorted by code, then value (compiled: a counting sort by code, then small sorts)
+    order = _kernel.order_by_code_value(values, codes, n) if len(codes) and codes.max() < n else None
+    if order is None:
+        order = np.lexsort((values, codes))
     v, c, w = values[order], codes[order], weights[order]
     total = np.bincount(c, weights=w, minlength=n)
     cum = np.cumsum(w)
@@ -75,6 +80,10 @@ def segment_quantile(
 
 
 def distinct_per_group(groups: np.ndarray, items: np.ndarray, n_groups: int, n_items: int) -> np.ndarray:
-    """Number of distinct ``items`` per group (e.g. quantities per source), via one int64 key."""
+    """Number of distinct ``items`` per group (e.g. quantities per source): in one compiled pass over
+    the pairs when the kernel is on, else via one int64 key."""
+    out = _kernel.distinct_per_group(groups, items, n_groups, n_items) if len(groups) else None
+    if out is not None:
+        return out
     key = np.unique(groups.astype(np.int64) * int(n_items) + items.astype(np.int64))
     return np.bincount(key // int(n_items), minlength=n_groups)

@@ -286,15 +286,8 @@ def _should_learn(learn: bool | str, cs: ClaimSet) -> bool:
 def _estimates_table(cs: ClaimSet, post, level: float) -> Table:
     nq = cs.n_quantities
     logq = cs.log_scale
-    qs = post.quantiles([0.5, (1 - level) / 2, (1 + level) / 2])
-    mean, sd, mode_x = np.empty(nq), np.empty(nq), np.empty(nq)
-    lin, idx = np.flatnonzero(~logq), np.flatnonzero(logq)
-    if len(lin):
-        mean[lin], sd[lin] = post.moments(lin)
-        mode_x[lin] = post.mode(lin)
-    if len(idx):  # natural units: moments and mode of exp(x)
-        mean[idx], sd[idx] = post.moments(idx, exp=True)
-        mode_x[idx] = post.mode(idx, exp=True)
+    # natural units: moments and mode of exp(x) on log quantities
+    mean, sd, mode_x, qs = post.summaries([0.5, (1 - level) / 2, (1 + level) / 2], exp=logq)
     allq = np.arange(nq)
     if post.atoms is not None:  # a stated value comes back exactly as stated
         back = post.atoms.natural(qs, allq, logq)

@@ -39,6 +39,7 @@ import warnings
 import attrs
 import numpy as np
 
+from . import kernel as _kernel
 from .exceptions import GridResolutionWarning
 from ._segments import segment_sum
 from .likelihood import SHAPE_INTERVAL, SHAPE_POINT, ClaimModel, log_terms
@@ -205,8 +206,9 @@ class GridPosterior:
     def _map(self, part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.centre[part], self.stretch[part], self.weight[part]
 
-    def blocks(self, idx: np.ndarray | None = None):
-        """Yield :class:`Block` views of quantities ``idx`` grouped by grid size."""
+    def blocks(self, idx: np.ndarray | None = None, nodes: bool = True):
+        """Yield :class:`Block` views of quantities ``idx`` grouped by grid size (``nodes=False``:
+        without the x nodes, which the caller maps itself)."""
         idx = np.arange(self.n) if idx is None else np.asarray(idx)
         for g in np.unique(self.size[idx]):
             g = int(g)
@@ -216,7 +218,7 @@ class GridPosterior:
             for c0 in range(0, len(sel), per):
                 part = sel[c0 : c0 + per]
                 u = self.start[part][:, None] + self.step[part][:, None] * k
-                x = _x_of_u(u, *self._map(part))
+                x = _x_of_u(u, *self._map(part)) if nodes else None
                 q = self.density[self.offset[part][:, None] + k]
                 yield Block(part, u, x, q, _trap_weights(g, self.step[part]))
 
@@ -310,6 +312,38 @@ class GridPosterior:
             return _mixed_quantiles(b, self.start[b.part], self.step[b.part], self._map(b.part), atoms, probs)
 
         return self._collect(idx, fn, len(probs))
+
+    def summaries(self, probs, exp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, sd, mode and quantiles ``probs`` of every quantity, in one pass per quantity.
+
+        ``exp[i]`` asks for the moments and mode of exp(x) (as ``moments(exp=True)`` and
+        ``mode(exp=True)``); the quantiles are of x. Quantities with a one-centre map and no atom
+        mass go through the compiled pass (:mod:`credscore.kernel`), the others through
+        :meth:`moments`, :meth:`mode` and :meth:`quantiles`.
+        """
+        probs = np.atleast_1d(np.asarray(probs, dtype=float))
+        exp = np.asarray(exp, dtype=bool)
+        n = self.n
+        mean, sd, mode = np.empty(n), np.empty(n), np.empty(n)
+        qs = np.empty((n, len(probs)))
+        fast = np.zeros(n, dtype=bool)
+        if _kernel.enabled() and n:
+            fast = (self.weight[:, 1] == 0) & (self.weight[:, 0] == 1) & (self.size >= 6)
+            if self.atoms is not None:
+                fast &= ~(self.atoms.total > 0)
+            for b in self.blocks(np.flatnonzero(fast), nodes=False):
+                p = b.part
+                mean[p], sd[p], mode[p], qs[p] = _kernel.summaries(
+                    b.q, self.start[p], self.step[p], self.centre[p, 0], self.stretch[p, 0], exp[p], probs)
+        for e in (False, True):
+            rest = np.flatnonzero(~fast & (exp == e))
+            if len(rest):
+                mean[rest], sd[rest] = self.moments(rest, exp=e)
+                qs[rest] = self.quantiles(probs, rest)
+            rest = np.flatnonzero((~fast | np.isnan(mode)) & (exp == e))
+            if len(rest):
+                mode[rest] = self.mode(rest, exp=e)
+        return mean, sd, mode, qs
 
     def density_x(self, block: Block) -> np.ndarray:
         """The densities p(x) = q(u) du/dx of a :class:`Block` at its nodes x (continuous part,
@@ -801,7 +835,34 @@ def compute_posteriors(
     gq = np.full(nq, grid_size, dtype=np.int64)
     tiny = 1e-12 * (model.prior_hi - model.prior_lo)
     todo = np.arange(nq)
+    if _kernel.enabled() and nq:  # the compiled pass; quantities it does not cover below
+        sel = np.flatnonzero(_kernel.eligible_quantities(model))
+        if len(sel):
+            sz, attk, resk, mk, u0k, duk, lek, qk, acck, r1k, r2k = _kernel.grid_pass(
+                model, sel, c1, s, _STRETCH, grid_size, robust_grid_size, residuals, _CHUNK, _ATTEMPTS)
+            ok = sz > 0
+            gi = sel[ok]
+            start[gi], step[gi], size[gi], logev[gi] = u0k[ok], duk[ok], sz[ok], lek[ok]
+            attempts[gi], resolved[gi] = attk[ok], resk[ok]
+            c[gi], a[gi], w[gi] = mk[ok][:, 0:2], mk[ok][:, 2:4], mk[ok][:, 4:6]
+            dens, again, dens_again = qk
+            inside = ok.copy()
+            if again is not None:
+                inside[again] = False
+                parts.append((sel[again], dens_again[:, : int(sz[again[0]])]))
+            for g in np.unique(sz[inside]):
+                pick = inside & (sz == g)
+                parts.append((sel[pick], dens[pick, :g]))
+            rows = _rows_of(model, gi)
+            accurate[rows] = acck[rows]
+            if residuals:
+                r1[rows], r2[rows] = r1k[rows], r2k[rows]
+            done = np.zeros(nq, dtype=bool)
+            done[gi] = True
+            todo = np.flatnonzero(~done)
     for attempt in range(_ATTEMPTS):
+        if not len(todo):
+            break
         last = attempt == _ATTEMPTS - 1
         if last:
             gq[todo] = robust_grid_size
