@@ -35,6 +35,8 @@ import os
 
 import numpy as np
 
+from . import _hermite
+
 __all__ = ["ENABLED", "available", "enabled"]
 
 #: Module switch: False forces the numpy reference (default: True unless ``CREDSCORE_KERNEL=numpy``).
@@ -498,24 +500,8 @@ def grid_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: f
 
 if _HAVE_NUMBA:
 
-    @njit(cache=True, error_model="numpy", inline="always")
-    def _quintic(y0, y1, d0, d1, s0, s1, t):
-        t2 = t * t
-        t3 = t2 * t
-        t4 = t3 * t
-        t5 = t4 * t
-        return ((1 - 10 * t3 + 15 * t4 - 6 * t5) * y0 + (t - 6 * t3 + 8 * t4 - 3 * t5) * d0
-                + (0.5 * t2 - 1.5 * t3 + 1.5 * t4 - 0.5 * t5) * s0 + (0.5 * t3 - t4 + 0.5 * t5) * s1
-                + (-4 * t3 + 7 * t4 - 3 * t5) * d1 + (10 * t3 - 15 * t4 + 6 * t5) * y1)
-
-    @njit(cache=True, error_model="numpy", inline="always")
-    def _quintic_slope(y0, y1, d0, d1, s0, s1, t):
-        t2 = t * t
-        t3 = t2 * t
-        t4 = t3 * t
-        return ((-30 * t2 + 60 * t3 - 30 * t4) * y0 + (1 - 18 * t2 + 32 * t3 - 15 * t4) * d0
-                + (t - 4.5 * t2 + 6 * t3 - 2.5 * t4) * s0 + (1.5 * t2 - 4 * t3 + 2.5 * t4) * s1
-                + (-12 * t2 + 28 * t3 - 15 * t4) * d1 + (30 * t2 - 60 * t3 + 30 * t4) * y1)
+    _quintic = njit(cache=True, error_model="numpy", inline="always")(_hermite.quintic)
+    _quintic_slope = njit(cache=True, error_model="numpy", inline="always")(_hermite.quintic_slope)
 
     @njit(cache=True, error_model="numpy", inline="always")
     def _ref_log_p(qk, u, c, a, ex):

@@ -26,8 +26,8 @@ import numpy as np
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _terms(yc, v, a, b, x, reml):
-    """(ypy, E, F, yp3y) of one group at τ² = x (as ``_Claims.likelihood_terms``)."""
+def _weighted_mean(yc, v, a, b, x):
+    """Σ w and the w-weighted mean of one group's claims a..b−1, w = 1 / (v + τ²) at τ² = x."""
     sw = 0.0
     swy = 0.0
     for k in range(a, b):
@@ -35,6 +35,13 @@ def _terms(yc, v, a, b, x, reml):
         sw += w
         swy += w * yc[k]
     mu = swy / sw
+    return sw, mu
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _terms(yc, v, a, b, x, reml):
+    """(ypy, E, F, yp3y) of one group at τ² = x (as ``_Claims.likelihood_terms``)."""
+    sw, mu = _weighted_mean(yc, v, a, b, x)
     sw2 = 0.0
     sw3 = 0.0
     ypy = 0.0
@@ -123,13 +130,7 @@ def scoring_csr(yc, v, starts, tau2, start_ok, scale, reml, tol, maxiter):
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _qgen(yc, v, a, b, x):
-    sw = 0.0
-    swy = 0.0
-    for k in range(a, b):
-        w = 1.0 / (v[k] + x)
-        sw += w
-        swy += w * yc[k]
-    mu = swy / sw
+    sw, mu = _weighted_mean(yc, v, a, b, x)
     Q = 0.0
     D = 0.0
     for k in range(a, b):

@@ -40,6 +40,8 @@ import attrs
 import numpy as np
 
 from . import kernel as _kernel
+from ._hermite import quintic as _quintic
+from ._hermite import quintic_slope as _quintic_slope
 from .exceptions import GridResolutionWarning
 from ._segments import segment_sum
 from .likelihood import SHAPE_INTERVAL, SHAPE_POINT, ClaimModel, log_terms
@@ -624,26 +626,6 @@ def _cdf_nodes(q: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     F = np.concatenate([np.zeros((q.shape[0], 1)), np.cumsum(cell, axis=1)], axis=1)
     total = F[:, -1:]
     return F / total, q / total, d1 / total
-
-
-def _quintic(y0, y1, d0, d1, s0, s1, t):
-    """Quintic Hermite interpolant on [0, 1] (values, slopes and curvatures scaled to the cell)."""
-    t2 = t * t
-    t3 = t2 * t
-    t4 = t3 * t
-    t5 = t4 * t
-    return ((1 - 10 * t3 + 15 * t4 - 6 * t5) * y0 + (t - 6 * t3 + 8 * t4 - 3 * t5) * d0
-            + (0.5 * t2 - 1.5 * t3 + 1.5 * t4 - 0.5 * t5) * s0 + (0.5 * t3 - t4 + 0.5 * t5) * s1
-            + (-4 * t3 + 7 * t4 - 3 * t5) * d1 + (10 * t3 - 15 * t4 + 6 * t5) * y1)
-
-
-def _quintic_slope(y0, y1, d0, d1, s0, s1, t):
-    t2 = t * t
-    t3 = t2 * t
-    t4 = t3 * t
-    return ((-30 * t2 + 60 * t3 - 30 * t4) * y0 + (1 - 18 * t2 + 32 * t3 - 15 * t4) * d0
-            + (t - 4.5 * t2 + 6 * t3 - 2.5 * t4) * s0 + (1.5 * t2 - 4 * t3 + 2.5 * t4) * s1
-            + (-12 * t2 + 28 * t3 - 15 * t4) * d1 + (30 * t2 - 60 * t3 + 30 * t4) * y1)
 
 
 def _invert(F, f, df, start, step, probs):
