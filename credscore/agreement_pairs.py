@@ -211,6 +211,9 @@ def _quadrature(model, i, j, si, sj, compiled: bool = True) -> np.ndarray:
 
         out[light] = pair_quad_kernel(i[light], j[light], si[light], sj[light], model.centre, model.lo, model.hi,
                                       model.sigma, *_gh(8), *_gh(16), *_gh(_GH_NODES), *_gl(_GL_NODES))
+        # a Bhattacharyya coefficient is at most 1 (Cauchy–Schwarz); Gauss–Hermite on two identical
+        # sharp points overshot it by 1.1e-10
+        out[light] = np.minimum(out[light], 1.0)
         light = light[:0]
     per = max(1, _CELLS // (9 * _GL_NODES))
     for c0 in range(0, len(light), per):
