@@ -18,6 +18,7 @@ Math. Soc.* 35, 99-109.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 from scipy import special
@@ -218,13 +219,26 @@ def _quadrature(model, i, j, si, sj, compiled: bool = True) -> np.ndarray:
     per = max(1, _CELLS // (9 * _GL_NODES))
     for c0 in range(0, len(light), per):
         k = light[c0 : c0 + per]
-        out[k] = _quad_normal(model, i[k], j[k], si[k], sj[k])
+        out[k] = _quad_normal(*_pair_frame(model, i[k], j[k]), si[k], sj[k])
     hv = np.flatnonzero(heavy)
     per = max(1, _CELLS // ((4 * len(_T_STEPS) + 5) * _GL_NODES))
     for c0 in range(0, len(hv), per):
         k = hv[c0 : c0 + per]
-        out[k] = _quad_chunk(model, i[k], j[k], si[k], sj[k], _T_STEPS)
+        out[k] = _quad_chunk(*_pair_frame(model, i[k], j[k]), si[k], sj[k], _T_STEPS)
     return out
+
+
+def _pair_frame(model, i, j):
+    """The statements of pairs (i, j) about the origin ``centre[i]``, as a model-like namespace and
+    the pairs' rows in it: x − c would lose |c|·eps/σ to cancellation (two points at 65,537 with
+    σ = 0.01 met at 1 − 2e-10), and the compiled kernel integrates about the same origin."""
+    o = model.centre[i]
+    rows = np.concatenate([i, j])
+    oo = np.concatenate([o, o])
+    frame = SimpleNamespace(centre=model.centre[rows] - oo, lo=model.lo[rows] - oo, hi=model.hi[rows] - oo,
+                            sigma=model.sigma[rows], df=model.df[rows], shape=model.shape[rows])
+    n = len(i)
+    return frame, np.arange(n), np.arange(n, 2 * n)
 
 
 def _normal_breaks(model, rows, shape):
