@@ -133,7 +133,7 @@ def build_claim_model(
     ev = np.flatnonzero(claims.is_evidence)
     order = ev[np.argsort(claims.quantity[ev], kind="stable")]
     q = claims.quantity[order]
-    lo_all, hi_all = claims.model_bounds
+    lo_all, hi_all = _read_bounds(claims)
     lo, hi = lo_all[order], hi_all[order]
     kind = claims.kind[order]
     shape = np.select([kind == UPPER, kind == LOWER], [SHAPE_UPPER, SHAPE_LOWER], SHAPE_INTERVAL).astype(np.int8)
@@ -194,6 +194,26 @@ def build_claim_model(
         wild_lo=wild_lo, wild_hi=wild_hi,
     )
     return model.with_weights(log_rho, log_1mrho, sigma)
+
+
+def _read_bounds(claims: ClaimSet) -> tuple[np.ndarray, np.ndarray]:
+    """Statement intervals in model space, point claims widened to the rounding unit they are
+    read at (:mod:`credscore.heaping`: sources that round more coarsely than they write)."""
+    from .heaping import estimate_heaping
+
+    lo, hi = claims.model_bounds
+    heaped = estimate_heaping(claims)
+    rows = np.flatnonzero(heaped.level > 0)
+    if not len(rows):
+        return lo, hi
+    v, h = claims.value[rows], heaped.half_width[rows]
+    logq = claims.log_scale[claims.quantity[rows]]
+    low, high = v - h, v + h
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = lo.copy(), hi.copy()
+        lo[rows] = np.where(logq, np.log(np.maximum(low, 0.0)), low)
+        hi[rows] = np.where(logq, np.log(high), high)
+    return lo, hi
 
 
 def _linear_default_sigma(centre, lo, hi, q, nq) -> np.ndarray:
