@@ -20,7 +20,9 @@ unrounded values are spread over many units, so the observed "roundness" of
 a claim (the largest unit of the ladder it is a multiple of) has a known law
 given the level, and θ is the maximum a posteriori estimate of a multinomial
 mixture (EM; Dempster, Laird & Rubin 1977), shrunk towards the attribute's
-pooled θ with the weight of :data:`PRIOR_CLAIMS` claims.
+pooled θ with the weight of :data:`PRIOR_CLAIMS` claims; the attribute's θ is
+itself shrunk towards "as written" with the same weight, so a handful of
+claims never makes an attribute heap.
 
 Each point claim is then read at its most probable rounding unit: a "50" from
 a source that rounds to tens on a third of its claims states [45, 55], not
@@ -149,7 +151,11 @@ def estimate_heaping(claims: ClaimSet) -> Heaping:
     c_group, c_top, c_r = cell // (nl * nl), (cell // nl) % nl, cell % nl
     lik = _level_likelihood(c_r, c_top)[:, :nl]  # (cells, levels): P(roundness | level)
     c_attr = _first(attr, group)[c_group]
-    theta_attr = _em(lik, c_attr, na, count, prior=None)
+    # an attribute heaps only when its claims show it: its habit starts from PRIOR_CLAIMS claims
+    # read as written (three claims once read "1,500" as rounded to 500 on no evidence)
+    as_written = np.zeros((na, nl))
+    as_written[:, 0] = 1.0
+    theta_attr = _em(lik, c_attr, na, count, prior=(as_written, PRIOR_CLAIMS))
     theta = _em(lik, c_group, int(group.max()) + 1, count, prior=(theta_attr[_first(attr, group)], PRIOR_CLAIMS))
     chosen = np.argmax(theta[c_group] * lik, axis=1)[inv]
     theta = np.pad(theta, ((0, 0), (0, len(LADDER) - nl)))
