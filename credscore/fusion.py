@@ -331,12 +331,14 @@ def _with_bounds(estimates: Table, cs: ClaimSet, model, post, quantity_priors) -
 
 
 def _claims_table(cs: ClaimSet, p_acc: np.ndarray, p_exact: np.ndarray) -> Table:
-    status = np.where(p_acc >= ACCURATE_AT, "accurate", np.where(p_acc <= WILD_AT, "wild", "doubtful")).astype(object)
+    # string columns from integer codes: an object array of the few labels, indexed (no string per claim made)
+    code = np.where(p_acc >= ACCURATE_AT, 0, np.where(p_acc <= WILD_AT, 1, 2))
+    status = np.array(["accurate", "wild", "doubtful"], dtype=object)[code]
     reporter = np.array([None] + list(cs.reporters), dtype=object)[cs.reporter + 1]
     return Table({
         "row": cs.row,
-        "quantity": cs.quantities[cs.quantity].astype(object),
-        "source": cs.sources[cs.source].astype(object),
+        "quantity": cs.quantities.astype(object)[cs.quantity],
+        "source": cs.sources.astype(object)[cs.source],
         "reported_by": reporter,
         "kind": np.array(KINDS, dtype=object)[cs.kind],
         "value": cs.value,

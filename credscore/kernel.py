@@ -856,6 +856,22 @@ def order_by_code_value(values: np.ndarray, codes: np.ndarray, n: int) -> np.nda
     return _order_by_code_value(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), int(n))
 
 
+if _HAVE_NUMBA:
+
+    @njit(cache=True, error_model="numpy")
+    def _scatter_rows(out, offsets, src, rows, g):
+        for k in range(len(rows)):
+            o, r = offsets[k], rows[k]
+            for j in range(g):
+                out[o + j] = src[r, j]
+
+
+def scatter_rows(out: np.ndarray, offsets: np.ndarray, src: np.ndarray, rows: np.ndarray, g: int) -> None:
+    """``out[offsets[k] : offsets[k] + g] = src[rows[k], :g]`` for every k, in place (compiled: no
+    index array of every cell, no copy of the selected rows)."""
+    _scatter_rows(out, np.asarray(offsets, dtype=np.int64), src, np.asarray(rows, dtype=np.int64), int(g))
+
+
 def segment_order_stat(values: np.ndarray, codes: np.ndarray, n: int, q: float) -> np.ndarray | None:
     """Unweighted ``segment_quantile`` by per-group selection in O(len) (None without the kernel, or
     with NaN values, whose place numpy's sort defines)."""

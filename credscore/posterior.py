@@ -224,12 +224,12 @@ class GridPosterior:
                 q = self.density[self.offset[part][:, None] + k]
                 yield Block(part, u, x, q, _trap_weights(g, self.step[part]))
 
-    def _collect(self, idx, fn, width=None):
+    def _collect(self, idx, fn, width=None, nodes=True):
         idx = np.arange(self.n) if idx is None else np.asarray(idx)
         out = np.empty((len(idx),) if width is None else (len(idx), width))
         inv = np.empty(self.n, dtype=np.int64)
         inv[idx] = np.arange(len(idx))
-        for b in self.blocks(idx):
+        for b in self.blocks(idx, nodes=nodes):
             out[inv[b.part]] = fn(b)
         return out
 
@@ -313,7 +313,8 @@ class GridPosterior:
                 return grid_quantiles(b.q, self.start[b.part], self.step[b.part], *self._map(b.part), probs)[0]
             return _mixed_quantiles(b, self.start[b.part], self.step[b.part], self._map(b.part), atoms, probs)
 
-        return self._collect(idx, fn, len(probs))
+        # neither quantile path reads the blocks' x nodes (a Newton inversion per node on two-centre maps)
+        return self._collect(idx, fn, len(probs), nodes=False)
 
     def summaries(self, probs, exp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Mean, sd, mode and quantiles ``probs`` of every quantity, in one pass per quantity.
@@ -808,7 +809,7 @@ def compute_posteriors(
     accurate = np.empty(len(model.claim))
     r1 = np.full(len(model.claim), np.nan) if residuals else None
     r2 = np.full(len(model.claim), np.nan) if residuals else None
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    parts: list[tuple] = []
 
     c1, s = _locate(model)
     c = np.stack([c1, c1], axis=1)
@@ -831,10 +832,10 @@ def compute_posteriors(
             inside = ok.copy()
             if again is not None:
                 inside[again] = False
-                parts.append((sel[again], dens_again[:, : int(sz[again[0]])]))
+                parts.append((sel[again], dens_again, None, int(sz[again[0]])))
             for g in np.unique(sz[inside]):
                 pick = inside & (sz == g)
-                parts.append((sel[pick], dens[pick, :g]))
+                parts.append((sel[pick], dens, np.flatnonzero(pick), int(g)))  # rows of dens, no copy
             rows = _rows_of(model, gi)
             accurate[rows] = acck[rows]
             if residuals:
@@ -885,7 +886,7 @@ def compute_posteriors(
                 start[gi], step[gi], size[gi], logev[gi] = u0[good], du[good], g, le[good]
                 attempts[gi] = attempt + 1
                 resolved[gi] = (res_ok & anc_ok)[good]
-                parts.append((gi, q[good]))
+                parts.append((gi, q[good], None, g))
                 bad = np.flatnonzero(~good)
                 if len(bad):
                     qb = qidx[bad]
@@ -913,8 +914,11 @@ def compute_posteriors(
         todo = np.concatenate(failed)
     offset = np.concatenate(([0], np.cumsum(size)[:-1])).astype(np.int64)
     density = np.empty(int(size.sum()))
-    for gi, q in parts:
-        density[offset[gi][:, None] + np.arange(q.shape[1])] = q
+    for gi, q, rows, g in parts:  # rows g-point rows ``rows`` of q (None: all) to their quantities' slices
+        if _kernel.enabled():
+            _kernel.scatter_rows(density, offset[gi], q, np.arange(len(q)) if rows is None else rows, g)
+        else:
+            density[offset[gi][:, None] + np.arange(g)] = q[:, :g] if rows is None else q[rows, :g]
     if not resolved.all():
         # warn only where an answer is at stake: the unresolved quantities' missed mass (the largest
         # missed bump, or the trapezoid error of a mode narrower than two steps) above STAKE_MASS
