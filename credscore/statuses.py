@@ -69,6 +69,8 @@ def statement_prior_probability(claimset, model) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         flat = (b - a) / (phi - plo)
         normal = np.isfinite(mean) & (sd > 0)
+        if not normal.any():  # flat priors only: no normal CDFs to evaluate
+            return np.clip(np.nan_to_num(flat, nan=0.0), 0.0, 1.0)
         m, s = np.where(normal, mean, 0.0), np.where(normal, sd, 1.0)
         z = ndtr((phi - m) / s) - ndtr((plo - m) / s)
         gauss = (ndtr((b - m) / s) - ndtr((a - m) / s)) / z
