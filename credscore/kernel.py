@@ -705,6 +705,8 @@ def summaries(q: np.ndarray, start: np.ndarray, step: np.ndarray, centre: np.nda
     if not smooth.all():  # cut densities: finite differences
         d1[~smooth], d2[~smooth] = _derivatives(qn[~smooth], h[~smooth])
     if smooth.any():
+        if smooth.all():  # the usual case: views, not gathered copies of every row
+            smooth = slice(None)
         # one FFT per row gives both the spectral derivatives of posterior._derivatives and the
         # trigonometric interpolant's coefficients of posterior._newton_mode
         spec = np.fft.rfft(q[smooth], axis=1)
