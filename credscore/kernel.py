@@ -462,8 +462,11 @@ def grid_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: f
     student = np.isfinite(df)
     dfi = np.where(student, df, 0.0)
     d = np.where(student, df, 1.0)
-    tconst = np.where(student, special.gammaln((d + 1) / 2) - special.gammaln(d / 2) - 0.5 * np.log(d * math.pi)
-                      + _LOG_SQRT_2PI, 0.0)
+    if student.any():
+        tconst = np.where(student, special.gammaln((d + 1) / 2) - special.gammaln(d / 2) - 0.5 * np.log(d * math.pi)
+                          + _LOG_SQRT_2PI, 0.0)
+    else:  # normal errors only: no log-gamma of every claim
+        tconst = np.zeros(n)
     alpha = model.log_rho + np.log(inv) - _LOG_SQRT_2PI - np.where(wild, b, 0.0)
     weight = np.ones(n) if model.weight is None else model.weight.astype(float)
     m = len(qsel)
