@@ -48,6 +48,10 @@ def segment_quantile(
     """
     values = np.asarray(values, dtype=float)
     if weights is None:
+        # unweighted: compiled selection per group (same values as the sorted path below)
+        out = _kernel.segment_order_stat(values, codes, n, q) if len(codes) and codes.max() < n else None
+        if out is not None:
+            return out
         weights = np.ones_like(values)
     keep = weights > 0  # zero-weight members take no part (and must not break ties)
     if not keep.all():

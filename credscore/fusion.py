@@ -26,7 +26,7 @@ from .dependence import detect_copies as detect_copies_
 from .io import _codes
 from .learning import LearningInfo, learn_model, prior_params
 from .likelihood import build_claim_model
-from .mixture import build_layout, fit_posteriors, widen_support
+from .mixture import build_layout, fit_posteriors, initial_attribute_scale, widen_support
 from .posterior import DEFAULT_GRID_SIZE, DEFAULT_ROBUST_GRID_SIZE
 from .priors import QuantityPrior, SourcePriors, resolve_source_priors
 from .results import FusionResult, Table, _check_level
@@ -182,7 +182,10 @@ def fuse(
     fixed = np.zeros(cs.n_quantities, dtype=bool)
     for name in quantity_priors or {}:
         fixed[cs.quantity_index(name)] = True
-    layout = widen_support(layout, prior_params(layout, sp["a"], sp["b"], sp["sigma"].astype(float)).sigma, fixed)
+    # the attributes' starting scales once (the stated values they come from do not change below)
+    attribute_sigma = initial_attribute_scale(layout)
+    layout = widen_support(layout, prior_params(layout, sp["a"], sp["b"], sp["sigma"].astype(float),
+                                                attribute_sigma).sigma, fixed)
     layout = attrs.evolve(layout, base=rescale.clip_prior(layout.base, k, fixed))
     model = layout.base
     grids = dict(grid_size=int(grid_size), robust_grid_size=int(robust_grid_size))
@@ -199,7 +202,7 @@ def fuse(
         if detect_copies is True:  # priors only: coincidences judged against a neutral belief
             dep = detect_copies_(cs.source[model.claim], cs.n_sources, model, np.full(len(model.claim), 0.5))
             layout = attrs.evolve(layout, base=attrs.evolve(model, weight=dep[3]))
-        params = prior_params(layout, sp["a"], sp["b"], prior_sigma)
+        params = prior_params(layout, sp["a"], sp["b"], prior_sigma, attribute_sigma)
         fitted = fit_posteriors(layout, params, **grids)
     post, acc_model, model = fitted.posterior, fitted.accurate, fitted.model
 
@@ -337,12 +340,14 @@ def _with_bounds(estimates: Table, cs: ClaimSet, model, post, quantity_priors) -
 
 
 def _claims_table(cs: ClaimSet, p_acc: np.ndarray, p_exact: np.ndarray) -> Table:
-    status = np.where(p_acc >= ACCURATE_AT, "accurate", np.where(p_acc <= WILD_AT, "wild", "doubtful")).astype(object)
+    # string columns from integer codes: an object array of the few labels, indexed (no string per claim made)
+    code = np.where(p_acc >= ACCURATE_AT, 0, np.where(p_acc <= WILD_AT, 1, 2))
+    status = np.array(["accurate", "wild", "doubtful"], dtype=object)[code]
     reporter = np.array([None] + list(cs.reporters), dtype=object)[cs.reporter + 1]
     return Table({
         "row": cs.row,
-        "quantity": cs.quantities[cs.quantity].astype(object),
-        "source": cs.sources[cs.source].astype(object),
+        "quantity": cs.quantities.astype(object)[cs.quantity],
+        "source": cs.sources.astype(object)[cs.source],
         "reported_by": reporter,
         "kind": np.array(KINDS, dtype=object)[cs.kind],
         "value": cs.value,

@@ -462,8 +462,11 @@ def grid_pass(model, qsel: np.ndarray, c1: np.ndarray, s: np.ndarray, stretch: f
     student = np.isfinite(df)
     dfi = np.where(student, df, 0.0)
     d = np.where(student, df, 1.0)
-    tconst = np.where(student, special.gammaln((d + 1) / 2) - special.gammaln(d / 2) - 0.5 * np.log(d * math.pi)
-                      + _LOG_SQRT_2PI, 0.0)
+    if student.any():
+        tconst = np.where(student, special.gammaln((d + 1) / 2) - special.gammaln(d / 2) - 0.5 * np.log(d * math.pi)
+                          + _LOG_SQRT_2PI, 0.0)
+    else:  # normal errors only: no log-gamma of every claim
+        tconst = np.zeros(n)
     alpha = model.log_rho + np.log(inv) - _LOG_SQRT_2PI - np.where(wild, b, 0.0)
     weight = np.ones(n) if model.weight is None else model.weight.astype(float)
     m = len(qsel)
@@ -705,6 +708,8 @@ def summaries(q: np.ndarray, start: np.ndarray, step: np.ndarray, centre: np.nda
     if not smooth.all():  # cut densities: finite differences
         d1[~smooth], d2[~smooth] = _derivatives(qn[~smooth], h[~smooth])
     if smooth.any():
+        if smooth.all():  # the usual case: views, not gathered copies of every row
+            smooth = slice(None)
         # one FFT per row gives both the spectral derivatives of posterior._derivatives and the
         # trigonometric interpolant's coefficients of posterior._newton_mode
         spec = np.fft.rfft(q[smooth], axis=1)
@@ -776,6 +781,57 @@ if _HAVE_NUMBA:
         return order
 
     @njit(cache=True, error_model="numpy")
+    def _segment_order_stat(values, codes, n, q):
+        """Unweighted quantile per group as :func:`credscore._segments.segment_quantile` defines it
+        (the lower one, averaged with the next where the target falls exactly between two), by
+        selection: the values gathered by group (a counting pass), then an insertion sort of a small
+        group or a partition of a large one (Hoare's selection), never a full sort."""
+        pos = np.zeros(n + 1, dtype=np.int64)
+        for i in range(len(codes)):
+            pos[codes[i] + 1] += 1
+        for g in range(n):
+            pos[g + 1] += pos[g]
+        buf = np.empty(len(codes))
+        fill = pos[:-1].copy()
+        for i in range(len(codes)):
+            c = codes[i]
+            buf[fill[c]] = values[i]
+            fill[c] += 1
+        out = np.full(n, np.nan)
+        for g in range(n):
+            a, b = pos[g], pos[g + 1]
+            k = b - a
+            if k == 0:
+                continue
+            kf = float(k)
+            # the first rank whose cumulative count reaches q * k (less 1e-12 k), as the sorted path finds it
+            j = int(math.ceil(q * kf - 1e-12 * kf)) - 1
+            j = min(max(j, 0), k - 1)
+            tie = abs((j + 1) - q * kf) <= 1e-12 * max(kf, 1.0) and j + 1 < k
+            seg = buf[a:b]
+            if k <= 48:
+                for i in range(1, k):  # insertion sort
+                    v = seg[i]
+                    m = i - 1
+                    while m >= 0 and seg[m] > v:
+                        seg[m + 1] = seg[m]
+                        m -= 1
+                    seg[m + 1] = v
+                lo = seg[j]
+                hi = seg[j + 1] if tie else lo
+            else:
+                part = np.partition(seg, j)
+                lo = part[j]
+                hi = lo
+                if tie:
+                    hi = part[j + 1]
+                    for i in range(j + 2, k):
+                        if part[i] < hi:
+                            hi = part[i]
+            out[g] = 0.5 * (lo + hi) if tie else lo
+        return out
+
+    @njit(cache=True, error_model="numpy")
     def _distinct_per_group(groups, items, n_groups, n_items):
         by_item = _stable_by_code(np.arange(len(items)), items, n_items)
         last = np.full(n_groups, -1, dtype=np.int64)
@@ -803,6 +859,30 @@ def order_by_code_value(values: np.ndarray, codes: np.ndarray, n: int) -> np.nda
     if not enabled() or not len(values) or np.isnan(values).any():
         return None
     return _order_by_code_value(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), int(n))
+
+
+if _HAVE_NUMBA:
+
+    @njit(cache=True, error_model="numpy")
+    def _scatter_rows(out, offsets, src, rows, g):
+        for k in range(len(rows)):
+            o, r = offsets[k], rows[k]
+            for j in range(g):
+                out[o + j] = src[r, j]
+
+
+def scatter_rows(out: np.ndarray, offsets: np.ndarray, src: np.ndarray, rows: np.ndarray, g: int) -> None:
+    """``out[offsets[k] : offsets[k] + g] = src[rows[k], :g]`` for every k, in place (compiled: no
+    index array of every cell, no copy of the selected rows)."""
+    _scatter_rows(out, np.asarray(offsets, dtype=np.int64), src, np.asarray(rows, dtype=np.int64), int(g))
+
+
+def segment_order_stat(values: np.ndarray, codes: np.ndarray, n: int, q: float) -> np.ndarray | None:
+    """Unweighted ``segment_quantile`` by per-group selection in O(len) (None without the kernel, or
+    with NaN values, whose place numpy's sort defines)."""
+    if not enabled() or not len(values) or np.isnan(values).any():
+        return None
+    return _segment_order_stat(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), int(n), float(q))
 
 
 def distinct_per_group(groups: np.ndarray, items: np.ndarray, n_groups: int, n_items: int) -> np.ndarray | None:

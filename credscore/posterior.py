@@ -208,9 +208,10 @@ class GridPosterior:
     def _map(self, part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.centre[part], self.stretch[part], self.weight[part]
 
-    def blocks(self, idx: np.ndarray | None = None, nodes: bool = True):
+    def blocks(self, idx: np.ndarray | None = None, nodes: bool = True, cache: dict | None = None):
         """Yield :class:`Block` views of quantities ``idx`` grouped by grid size (``nodes=False``:
-        without the x nodes, which the caller maps itself)."""
+        without the x nodes, which the caller maps itself; ``cache``: a dict that keeps the x nodes
+        of each block for the next caller asking for the same quantities)."""
         idx = np.arange(self.n) if idx is None else np.asarray(idx)
         for g in np.unique(self.size[idx]):
             g = int(g)
@@ -220,22 +221,32 @@ class GridPosterior:
             for c0 in range(0, len(sel), per):
                 part = sel[c0 : c0 + per]
                 u = self.start[part][:, None] + self.step[part][:, None] * k
-                x = _x_of_u(u, *self._map(part)) if nodes else None
+                x = None
+                if nodes:
+                    key = (g, part.tobytes()) if cache is not None else None
+                    x = cache.get(key) if cache is not None else None
+                    if x is None:
+                        x = _x_of_u(u, *self._map(part))
+                        if cache is not None:
+                            cache[key] = x
                 q = self.density[self.offset[part][:, None] + k]
                 yield Block(part, u, x, q, _trap_weights(g, self.step[part]))
 
-    def _collect(self, idx, fn, width=None):
+    def _collect(self, idx, fn, width=None, nodes=True, cache=None):
         idx = np.arange(self.n) if idx is None else np.asarray(idx)
         out = np.empty((len(idx),) if width is None else (len(idx), width))
         inv = np.empty(self.n, dtype=np.int64)
         inv[idx] = np.arange(len(idx))
-        for b in self.blocks(idx):
+        for b in self.blocks(idx, nodes=nodes, cache=cache):
             out[inv[b.part]] = fn(b)
         return out
 
     # ------------------------------------------------------------ summaries
     def moments(self, idx: np.ndarray | None = None, exp: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and sd of x (or of exp(x) with ``exp=True``)."""
+        return self._moments(idx, exp)
+
+    def _moments(self, idx, exp, cache=None):
 
         def fn(b: Block) -> np.ndarray:
             if exp:
@@ -249,7 +260,7 @@ class GridPosterior:
             var = np.sum(b.w * b.q * (b.x - m[:, None]) ** 2, axis=1)
             return np.stack([m, np.sqrt(np.maximum(var, 0.0))], axis=1)
 
-        out = self._collect(idx, fn, 2)
+        out = self._collect(idx, fn, 2, cache=cache)
         mean, sd = out[:, 0], out[:, 1]
         if self.atoms is not None:  # mix the continuous moments with the atoms'
             idx = np.arange(self.n) if idx is None else np.asarray(idx)
@@ -271,7 +282,9 @@ class GridPosterior:
         parabola through the log densities where the density is cut by the
         prior's support.
         """
+        return self._mode(idx, exp)
 
+    def _mode(self, idx, exp, cache=None):
         def fn(b: Block) -> np.ndarray:
             m = self._map(b.part)
             with np.errstate(divide="ignore"):
@@ -292,7 +305,7 @@ class GridPosterior:
             u = self.start[b.part] + t * self.step[b.part]
             return _x_of_u(u[:, None], *m)[:, 0]
 
-        out = self._collect(idx, fn)
+        out = self._collect(idx, fn, cache=cache)
         if self.atoms is not None and len(self.atoms.x):
             # an atom has infinite density: the mode is the most probable stated value where
             # the atoms hold at least half of the mass
@@ -313,7 +326,8 @@ class GridPosterior:
                 return grid_quantiles(b.q, self.start[b.part], self.step[b.part], *self._map(b.part), probs)[0]
             return _mixed_quantiles(b, self.start[b.part], self.step[b.part], self._map(b.part), atoms, probs)
 
-        return self._collect(idx, fn, len(probs))
+        # neither quantile path reads the blocks' x nodes (a Newton inversion per node on two-centre maps)
+        return self._collect(idx, fn, len(probs), nodes=False)
 
     def summaries(self, probs, exp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Mean, sd, mode and quantiles ``probs`` of every quantity, in one pass per quantity.
@@ -338,13 +352,14 @@ class GridPosterior:
                 mean[p], sd[p], mode[p], qs[p] = _kernel.summaries(
                     b.q, self.start[p], self.step[p], self.centre[p, 0], self.stretch[p, 0], exp[p], probs)
         for e in (False, True):
+            cache = {}  # the x nodes of two-centre maps (a Newton inversion per node) for moments and mode alike
             rest = np.flatnonzero(~fast & (exp == e))
             if len(rest):
-                mean[rest], sd[rest] = self.moments(rest, exp=e)
+                mean[rest], sd[rest] = self._moments(rest, e, cache)
                 qs[rest] = self.quantiles(probs, rest)
             rest = np.flatnonzero((~fast | np.isnan(mode)) & (exp == e))
             if len(rest):
-                mode[rest] = self.mode(rest, exp=e)
+                mode[rest] = self._mode(rest, e, cache)
         return mean, sd, mode, qs
 
     def density_x(self, block: Block) -> np.ndarray:
@@ -683,9 +698,11 @@ def _locate(model: ClaimModel, iterations: int = 4, start: np.ndarray | None = N
         m = np.asarray(start, dtype=float).copy()
     lb = model.log_1mrho + model.log_wild
     r = np.ones_like(w)
+    half_log_w = 0.5 * np.log(np.where(finite, w, 1.0))  # the loop's constant terms, computed once
+    wild = np.isfinite(lb)
     for _ in range(iterations):
-        la = model.log_rho - 0.5 * (y - m[q]) ** 2 * w + 0.5 * np.log(np.where(finite, w, 1.0)) - 0.9189385332046727
-        r = np.where(np.isfinite(lb), 1.0 / (1.0 + np.exp(np.clip(lb - la, -700, 700))), 1.0)
+        la = model.log_rho - 0.5 * (y - m[q]) ** 2 * w + half_log_w - 0.9189385332046727
+        r = np.where(wild, 1.0 / (1.0 + np.exp(np.clip(lb - la, -700, 700))), 1.0)
         sw = segment_sum(r * w, q, nq)
         ok = has & (sw > 1e-300)
         m = np.where(ok, segment_sum(r * w * y, q, nq) / np.where(ok, sw, 1.0), m)
@@ -808,7 +825,7 @@ def compute_posteriors(
     accurate = np.empty(len(model.claim))
     r1 = np.full(len(model.claim), np.nan) if residuals else None
     r2 = np.full(len(model.claim), np.nan) if residuals else None
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    parts: list[tuple] = []
 
     c1, s = _locate(model)
     c = np.stack([c1, c1], axis=1)
@@ -831,10 +848,10 @@ def compute_posteriors(
             inside = ok.copy()
             if again is not None:
                 inside[again] = False
-                parts.append((sel[again], dens_again[:, : int(sz[again[0]])]))
+                parts.append((sel[again], dens_again, None, int(sz[again[0]])))
             for g in np.unique(sz[inside]):
                 pick = inside & (sz == g)
-                parts.append((sel[pick], dens[pick, :g]))
+                parts.append((sel[pick], dens, np.flatnonzero(pick), int(g)))  # rows of dens, no copy
             rows = _rows_of(model, gi)
             accurate[rows] = acck[rows]
             if residuals:
@@ -885,7 +902,7 @@ def compute_posteriors(
                 start[gi], step[gi], size[gi], logev[gi] = u0[good], du[good], g, le[good]
                 attempts[gi] = attempt + 1
                 resolved[gi] = (res_ok & anc_ok)[good]
-                parts.append((gi, q[good]))
+                parts.append((gi, q[good], None, g))
                 bad = np.flatnonzero(~good)
                 if len(bad):
                     qb = qidx[bad]
@@ -913,8 +930,11 @@ def compute_posteriors(
         todo = np.concatenate(failed)
     offset = np.concatenate(([0], np.cumsum(size)[:-1])).astype(np.int64)
     density = np.empty(int(size.sum()))
-    for gi, q in parts:
-        density[offset[gi][:, None] + np.arange(q.shape[1])] = q
+    for gi, q, rows, g in parts:  # rows g-point rows ``rows`` of q (None: all) to their quantities' slices
+        if _kernel.enabled():
+            _kernel.scatter_rows(density, offset[gi], q, np.arange(len(q)) if rows is None else rows, g)
+        else:
+            density[offset[gi][:, None] + np.arange(g)] = q[:, :g] if rows is None else q[rows, :g]
     if not resolved.all():
         # warn only where an answer is at stake: the unresolved quantities' missed mass (the largest
         # missed bump, or the trapezoid error of a mode narrower than two steps) above STAKE_MASS

@@ -69,6 +69,8 @@ def statement_prior_probability(claimset, model) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         flat = (b - a) / (phi - plo)
         normal = np.isfinite(mean) & (sd > 0)
+        if not normal.any():  # flat priors only: no normal CDFs to evaluate
+            return np.clip(np.nan_to_num(flat, nan=0.0), 0.0, 1.0)
         m, s = np.where(normal, mean, 0.0), np.where(normal, sd, 1.0)
         z = ndtr((phi - m) / s) - ndtr((plo - m) / s)
         gauss = (ndtr((b - m) / s) - ndtr((a - m) / s)) / z
@@ -98,7 +100,8 @@ def holds_words(lower: np.ndarray, upper: np.ndarray, low: np.ndarray, high: np.
     """
     contradicted = (upper < low) | (lower > high)
     vague = prior_prob >= VAGUE_AT
-    return np.where(contradicted, "contradicted", np.where(vague, "too vague to tell", "holds")).astype(object)
+    code = np.where(contradicted, 0, np.where(vague, 1, 2))
+    return np.array(["contradicted", "too vague to tell", "holds"], dtype=object)[code]
 
 
 def evidence_words(p_accurate: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +121,8 @@ def evidence_words(p_accurate: np.ndarray, prior: np.ndarray) -> tuple[np.ndarra
     log_ratio = np.where(np.isnan(log_ratio) | (p == r) | (r <= 0) | (r >= 1), 0.0, log_ratio)
     ratio = np.exp(log_ratio)
     cut = np.log(SUPPORTED_AT) - 1e-9  # compared in log space: a ratio of 3 up to rounding is supported
-    words = np.where(log_ratio >= cut, "supported", np.where(log_ratio <= -cut, "undermined", "neutral")).astype(object)
+    code = np.where(log_ratio >= cut, 0, np.where(log_ratio <= -cut, 1, 2))
+    words = np.array(["supported", "undermined", "neutral"], dtype=object)[code]
     return ratio, words
 
 
