@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from .formatting import format_claim, format_estimate_parts, format_number, plural
+from .formatting import format_claim, format_estimate_parts, format_number, format_probability, plural
 
 __all__ = ["to_html", "write_report", "add_report_parser", "run_report"]
 
@@ -214,13 +214,19 @@ def _answer(e: dict, n_sources: int, only_bounds: bool) -> str:
     if k != n:
         claims += f" ({plural(k, 'distinct statement')})"
     who = "one source" if n_sources == 1 else plural(n_sources, "source")
-    text = (f'<p class="answer"><strong>About <span class="median">{med}</span>{u}</strong>; '
-            f'{e["level"]:.0%} credible interval <span class="interval">{lo} to {hi}</span>{u}.</p>'
-            f'<p class="basis">From {claims} by {who}.')
+    if e.get("bound_side") is not None:  # known only by bounds: what the text output says, no median
+        from .bounds import format_bound
+        said = format_bound(e["bound_side"], e["bound"], e["limit"], e["p_bound"], e["unit"])
+        text = (f'<p class="answer"><strong class="bound">{_e(said)}</strong>.</p>'
+                f'<p class="basis">From {claims} by {who}.')
+    else:
+        text = (f'<p class="answer"><strong>About <span class="median">{med}</span>{u}</strong>; '
+                f'{e["level"]:.0%} credible interval <span class="interval">{lo} to {hi}</span>{u}.</p>'
+                f'<p class="basis">From {claims} by {who}.')
     if k == 1:
         text += (" A single statement: the interval mostly reflects how far that one source is "
                  "trusted, not a check against other sources.")
-    if only_bounds:
+    if only_bounds and e.get("bound_side") is None:
         text += (" Only bounds were stated (“up to”, “more than”): the median is not a figure any "
                  "source gave, and the interval leans on the default prior.")
     return text + "</p>"
@@ -473,9 +479,15 @@ def to_html(
         only_bounds = bool(bound_kind[counted].all()) if counted.size else False
         sid = f"q{i + 1}"
         med, lo, hi = _parts(e["median"], e["low"], e["high"])
+        if e.get("bound_side") is not None:  # known only by bounds: the bound, not an invented median
+            mark = "≥ " if e["bound_side"] == "lower" else "≤ "
+            centre = _cell(f"{mark}{format_number(e['bound'])}{_e(_unit(e['unit']))}", float(e["bound"]), "num")
+            spread = _cell(f"p = {format_probability(e['p_bound'])} that it holds", float(e["p_bound"]), "num")
+        else:
+            centre = _cell(f"{med}{_e(_unit(e['unit']))}", float(e["median"]), "num")
+            spread = _cell(f"{lo} to {hi}", float(e["low"]), "num")
         glance.append("<tr>" + _cell(f'<a href="#{sid}">{_e(q)}</a>', q.lower())
-                      + _cell(f"{med}{_e(_unit(e['unit']))}", float(e["median"]), "num")
-                      + _cell(f"{lo} to {hi}", float(e["low"]), "num")
+                      + centre + spread
                       + _cell(str(e["n_claims"]), float(e["n_claims"]), "num")
                       + (_cell(_pct(e["conflict"]), float(e["conflict"]), "num")
                          if int(e["n_statements"]) >= 2 and "conflict" in e else _cell("single statement", -1.0))

@@ -73,3 +73,17 @@ def test_mixed_bounds_or_points_are_estimated_as_before():
 ])
 def test_format_bound(side, bound, limit, p, text):
     assert format_bound(side, bound, limit, p) == text
+
+
+def test_html_report_says_the_bound_not_a_median():
+    res = _fuse(LONE)
+    page = res.to_html(plots=False) if "plots" in res.to_html.__code__.co_varnames else res.to_html()
+    assert "≥ 62 countries (p = 0.83 that it holds; nothing known above it)" in page
+    assert "p = 0.83 that it holds" in page
+    # the posterior median (below or near the bound, not a figure anyone gave) is not the answer
+    from credscore.formatting import format_estimate_parts
+    med = format_estimate_parts(res.estimate("countries").median, 0, 1)[0]
+    section = page.split('data-quantity="countries"')[1].split("</section>")[0]
+    assert f'<span class="median">{med}</span>' not in section
+    # a point-claim quantity still shows its median
+    assert 'data-quantity="troops"' in page and "About" in page.split('data-quantity="troops"')[1]
