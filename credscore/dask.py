@@ -389,8 +389,7 @@ def _finish(pp, state, g, opts):
     sums["stated"] = _compress(*sums["stated"])
     sp = resolve_source_priors(opts["priors"], cs)
     local_sources = Table({"source": cs.sources.astype(object), "reliability_prior": sp["a"] / (sp["a"] + sp["b"])})
-    res = _assemble(cs, fitted, p_acc, p_exact, local_sources, opts["level"], None, None, opts["diagnostics"],
-                    centre_var=opts.get("centre_var"))
+    res = _assemble(cs, fitted, p_acc, p_exact, local_sources, opts["level"], None, None, opts["diagnostics"])
     est = res.estimates.to_dataframe()
     cl = res.claims.to_dataframe()
     frame = part.frame
@@ -675,11 +674,6 @@ def fuse(
     # ---- the final pass on the caller's grids
     opts = {"grid_size": int(grid_size), "robust_grid_size": int(robust_grid_size), "priors": priors,
             "level": level, "diagnostics": bool(diagnostics)}
-    if src_fit is not None:  # the bias centre's uncertainty per attribute (credscore.centring)
-        from .centring import centre_variance_of_attributes
-
-        opts["centre_var"] = dict(zip(codes.attributes.astype(str).tolist(),
-                                      centre_variance_of_attributes(src_fit, len(codes.attributes)).tolist()))
     state_f = _put(client, state) if state is not None else None
     fin = [client.submit(_finish, f, state_f, g_f, opts) for f in pp]
     if progress:

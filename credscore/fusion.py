@@ -20,7 +20,6 @@ from ._segments import distinct_per_group, segment_count, segment_quantile, segm
 from .agreement import with_agreement
 from .claims import KINDS, ClaimSet
 from . import rescale
-from .centring import centre_variance_of, with_centre_uncertainty
 from .dependence import Dependence
 from .dependence import detect_copies as detect_copies_
 from .io import _codes
@@ -36,7 +35,7 @@ __all__ = ["fuse"]
 ACCURATE_AT = 0.8
 WILD_AT = 0.2
 #: Estimates columns in natural units (scaled back from a rescaled model space: credscore.rescale).
-_NATURAL_ESTIMATES = ("mean", "sd", "median", "mode", "low", "high", "centre_sd")
+_NATURAL_ESTIMATES = ("mean", "sd", "median", "mode", "low", "high")
 
 
 def _as_claimset(claims: Any) -> ClaimSet:
@@ -211,11 +210,8 @@ def fuse(
     ev_pos[model.claim] = np.arange(len(model.claim))
     ev_pos = ev_pos[cs.evidence]  # the model position of each input claim's evidence
     p_acc, p_exact = acc_model[ev_pos], fitted.exact[ev_pos]
-    estimates = _estimates_table(mcs, post, level)
-    if src_fit is not None:  # intervals that include the uncertainty of the bias centre (credscore.centring)
-        estimates = with_centre_uncertainty(estimates, mcs, post, centre_variance_of(src_fit, mcs), level)
-    estimates = _with_bounds(rescale.natural_columns(estimates, k, _NATURAL_ESTIMATES), cs, model, post,
-                             quantity_priors)
+    estimates = _with_bounds(rescale.natural_columns(_estimates_table(mcs, post, level), k, _NATURAL_ESTIMATES),
+                             cs, model, post, quantity_priors)
     sources = _sources_table(cs, priors, p_acc, p_exact, layout, params, src_fit, level, k)
     timeline, at_date = None, None
     if drift is not None:  # drifting truths (credscore.timeline); dated claims judged at their dates
@@ -269,16 +265,11 @@ def _claim_probabilities(cs: ClaimSet, fitted) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _assemble(cs: ClaimSet, fitted, p_acc, p_exact, sources: Table, level: float, info, dependence,
-              diagnostics: bool, centre_var: Mapping | None = None) -> FusionResult:
+              diagnostics: bool) -> FusionResult:
     """The FusionResult of a static fit without rescaling (what :mod:`credscore.dask` builds per
-    partition of the quantities: its estimates and claims; ``sources`` is made by the caller;
-    ``centre_var``: the bias centre's variance per attribute name, :mod:`credscore.centring`)."""
+    partition of the quantities: its estimates and claims; ``sources`` is made by the caller)."""
     post, model = fitted.posterior, fitted.model
-    estimates = _estimates_table(cs, post, level)
-    if centre_var is not None:
-        var_a = np.array([centre_var.get(str(a), 0.0) for a in cs.attributes], dtype=float)
-        estimates = with_centre_uncertainty(estimates, cs, post, var_a[cs.quantity_attribute], level)
-    result = FusionResult(estimates=estimates, claims=_claims_table(cs, p_acc, p_exact),
+    result = FusionResult(estimates=_estimates_table(cs, post, level), claims=_claims_table(cs, p_acc, p_exact),
                           sources=sources, level=level, claimset=cs, posterior=post, model=model, learning=info,
                           dependence_scores=dependence)
     result = _with_statuses(result)  # holds / evidence words per claim (credscore.statuses)

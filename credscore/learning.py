@@ -100,7 +100,6 @@ class SourceFit:
     n: np.ndarray
     attribute_sigma: np.ndarray
     prior: np.ndarray  # the pairs' Dirichlet priors after kind pooling, (pairs, 3)
-    n_noisy: np.ndarray | None = None  # the weight of the pair's bias statistics (what centres the biases)
 
 
 def prior_params(layout: ClaimLayout, prior_a: np.ndarray, prior_b: np.ndarray, prior_sigma: np.ndarray,
@@ -429,12 +428,11 @@ def em_mstep(em: EMGlobals, stats: EMStats, prev: EMState, it: int) -> EMState:
     n_p, t1_p, t2_p = stats.n, stats.t1, stats.t2
     k = PRIOR_CLAIMS
     b_p = t1_p / (k + n_p) if em.bias else np.zeros(npair)
-    # biases are identified only up to a shift of every truth of an attribute: centre them, every
-    # iteration, so that the typical source is unbiased. The centre must be a smooth function of the
-    # biases: a weighted median jumps between sources (the EM then cycled with period 2), and a centre
-    # frozen at some iteration and subtracted again at every later one pushed all biases along the
-    # unidentified direction (eight sources of bias sd 3 drifted to +27 over 200 iterations)
-    centre_b = _huber_centre(b_p, attr_of_pair, na, n_p) if em.bias else np.zeros(na)
+    # biases are identified only up to a shift of every truth of an attribute: centre them so that
+    # the typical source (the claim-weighted median) is unbiased
+    centre_b = prev.centre_b
+    if it <= _DAMP_AFTER:  # then frozen: a median can jump between sources and keep the EM cycling
+        centre_b = np.nan_to_num(segment_quantile(b_p, attr_of_pair, na, weights=n_p)) if em.bias else np.zeros(na)
     b_p = b_p - centre_b[attr_of_pair]
     ss_p = np.maximum(t2_p - 2 * b_p * t1_p + b_p * b_p * n_p, 0.0)
     # the attribute's pooled scale (hyperprior centre), floored at its rounding
@@ -446,26 +444,6 @@ def em_mstep(em: EMGlobals, stats: EMStats, prev: EMState, it: int) -> EMState:
     s2_p = (k * centre**2 + ss_p) / (k + n_p)
     dep = None if stats.copies is None else copy_scores(em.n_sources, stats.copies)
     return EMState(it, alpha, counts, n_p, t1_p, t2_p, centre_b, centre, b_p, s2_p, sig_attr, dep, em.bias)
-
-
-def _huber_centre(b: np.ndarray, attr: np.ndarray, na: int, w: np.ndarray, c: float = 1.5,
-                  iterations: int = 20) -> np.ndarray:
-    """Per attribute: the claim-weighted Huber M-estimate of location of the pairs' biases
-    (Huber 1964, "Robust estimation of a location parameter", Ann. Math. Statist. 35:73-101), by
-    iteratively reweighted means from the weighted mean, with tuning ``c`` times the weighted
-    mean absolute deviation (× √(π/2): σ for normal biases). Location and scale are continuous
-    functions of the biases and weights (a median and a median absolute deviation jump between
-    sources, and the EM cycled on the jumps), and robust to a bloc with a shared large bias."""
-    w = np.where(np.isfinite(b), w, 0.0)
-    b = np.where(np.isfinite(b), b, 0.0)
-    tot = np.maximum(segment_sum(w, attr, na), 1e-300)
-    m = segment_sum(w * b, attr, na) / tot
-    scale = np.sqrt(np.pi / 2) * segment_sum(w * np.abs(b - m[attr]), attr, na) / tot
-    k = c * np.maximum(scale, 1e-12)[attr]
-    for _ in range(iterations):
-        h = w * np.minimum(1.0, k / np.maximum(np.abs(b - m[attr]), 1e-300))
-        m = segment_sum(h * b, attr, na) / np.maximum(segment_sum(h, attr, na), 1e-300)
-    return m
 
 
 def em_local(part: EMPartition, state: EMState) -> tuple[EMPartition, float]:
@@ -538,7 +516,7 @@ def em_source_fit(em: EMGlobals, state: EMState, n: np.ndarray) -> SourceFit:
     return SourceFit(
         pair_source=em.pair_source, pair_attribute=em.pair_attribute, exact=post_alpha[:, 0],
         noisy=post_alpha[:, 1], wild=post_alpha[:, 2], sigma=np.sqrt(state.s2), bias=state.bias, n=n,
-        attribute_sigma=state.attribute_sigma, prior=state.alpha, n_noisy=state.n,
+        attribute_sigma=state.attribute_sigma, prior=state.alpha,
     )
 
 
