@@ -155,9 +155,11 @@ def pair_quad_kernel(i, j, si, sj, centre, lo, hi, sigma, t8, v8, t16, v16, t32,
         a, b = i[p], j[p]
         sa, sb = si[p], sj[p]
         ga, gb = sigma[a], sigma[b]
-        # integrate about the origin centre[a]: x − c loses |c|·eps/σ to cancellation otherwise
-        # (two points at 65,537 with σ = 0.01 met at 1 − 4e-10 instead of 1)
-        o = centre[a]
+        # integrate about the centre of the sharper statement (a bound's centre is its edge, never the
+        # origin when the other is a point or interval): x − c loses |c|·eps/σ to cancellation otherwise
+        # (two points at 65,537 with σ = 0.01 met at 1 − 4e-10 instead of 1; a point at 1 under a bound
+        # at 131,074 integrated about the bound came to 1 + 3e-10)
+        o = centre[a] if sa <= SHAPE_INTERVAL and (sb > SHAPE_INTERVAL or ga <= gb) else centre[b]
         ca, la, ha = centre[a] - o, lo[a] - o, hi[a] - o
         cb, lb, hb = centre[b] - o, lo[b] - o, hi[b] - o
         ra = (hi[a] - lo[a]) / ga
